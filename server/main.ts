@@ -1,0 +1,37 @@
+/**
+ * The Concord server: web app, relay and API on one port.
+ *   npm start      production (builds the web app first if needed)
+ *   npm run dev    development with hot reload
+ */
+import { createLogger } from './log';
+import { exitCleanlyOnSignals, loadConfigOrExit } from './lifecycle';
+import { ensureWebAppBuilt } from './ensureBuild';
+import { startServer } from './startServer';
+
+const dev = process.argv.includes('--dev');
+const config = loadConfigOrExit();
+const log = createLogger(config.logLevel);
+
+if (!dev) ensureWebAppBuilt(log);
+// Next reads NODE_ENV to pick its mode; set it before Next loads.
+(process.env as Record<string, string>).NODE_ENV = dev ? 'development' : 'production';
+
+try {
+  const server = await startServer({
+    port: config.port,
+    host: config.host,
+    dataDir: config.dataDir,
+    next: dev ? 'dev' : 'production',
+    logger: log,
+    publicUrl: config.publicUrl,
+    processMetrics: true,
+  });
+  exitCleanlyOnSignals(server.close, log);
+  log.info(`Concord is ready at ${server.url}`);
+} catch (err) {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') log.fatal(`Port ${config.port} is already in use. Stop the other process or set PORT.`);
+  else if (code === 'EACCES') log.fatal(`Not allowed to listen on port ${config.port}. Use a port above 1023 or set PORT.`);
+  else log.fatal({ err }, 'could not start');
+  process.exit(1);
+}

@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics, one registry per server instance (several relays can share a process).
+ *
+ * Hot-path counts are plain numbers, read by prom-client only when /metrics is scraped, so a
+ * relayed message costs an integer increment rather than a label lookup.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { messageTypeName, type MessageTypeName } from '../lib/protocol/messageTypes';
+
+type TypeCounts = Record<MessageTypeName | 'unknown', number>;
+
+const zeroCounts = (): TypeCounts => ({ sync: 0, awareness: 0, auth: 0, queryAwareness: 0, unknown: 0 });
+
+export interface RelayStats {
+  connections: number;
+  documentsLoaded: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly messagesIn = zeroCounts();
+  private readonly messagesOut = zeroCounts();
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private connectionsOpened = 0;
+  private readonly refusals = new Map<number, number>();
+
+  private readonly saveDuration: Histogram<'result'>;
+  private readonly loadDuration: Histogram<'result'>;
+  private readonly compactions: Counter;
+
+  /**
+   * @param stats read at scrape time for the gauges
+   * @param withProcessMetrics also collect Node's default metrics (event-loop lag, RSS, GC); once
+   *   per process, so only the main server turns it on
+   */
+  constructor(stats: () => RelayStats, withProcessMetrics: boolean) {
+    const self = this;
+    const r = [this.registry];
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+
+    new Gauge({ name: 'concord_connections', help: 'Open relay WebSocket connections.', registers: r, collect() { this.set(stats().connections); } });
+    new Gauge({ name: 'concord_documents_loaded', help: 'Documents loaded in memory.', registers: r, collect() { this.set(stats().documentsLoaded); } });
+    counterFromTotals('concord_messages_received_total', 'Relay messages received, by protocol message type.', r, () => self.messagesIn);
+    counterFromTotals('concord_messages_sent_total', 'Relay messages sent, by protocol message type.', r, () => self.messagesOut);
+    new Counter({ name: 'concord_bytes_received_total', help: 'Relay payload bytes received.', registers: r, collect() { this.reset(); this.inc(self.bytesIn); } });
+    new Counter({ name: 'concord_bytes_sent_total', help: 'Relay payload bytes sent.', registers: r, collect() { this.reset(); this.inc(self.bytesOut); } });
+    new Counter({ name: 'concord_connections_opened_total', help: 'Relay connections accepted.', registers: r, collect() { this.reset(); this.inc(self.connectionsOpened); } });
+    new Counter({
+      name: 'concord_connections_refused_total',
+      help: 'Connections closed or refused by the relay, by close code.',
+      labelNames: ['code'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [code, n] of self.refusals) this.inc({ code: String(code) }, n);
+      },
+    });
+    this.saveDuration = new Histogram({
+      name: 'concord_save_duration_seconds',
+      help: 'Time to append a batch of updates to storage.',
+      labelNames: ['result'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: r,
+    });
+    this.loadDuration = new Histogram({
+      name: 'concord_load_duration_seconds',
+      help: 'Time to load a document from storage into memory.',
+      labelNames: ['result'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.compactions = new Counter({ name: 'concord_compactions_total', help: 'Document logs compacted into a snapshot.', registers: r });
+  }
+
+  messageIn(type: number, bytes: number): void {
+    this.messagesIn[messageTypeName(type)]++;
+    this.bytesIn += bytes;
+  }
+
+  messageOut(type: number, bytes: number, count = 1): void {
+    this.messagesOut[messageTypeName(type)] += count;
+    this.bytesOut += bytes * count;
+  }
+
+  connectionOpened(): void {
+    this.connectionsOpened++;
+  }
+
+  connectionRefused(code: number): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
+
+  /** Refusals so far with this close code (tests and /healthz). */
+  refusedCount(code: number): number {
+    return this.refusals.get(code) ?? 0;
+  }
+
+  saved(seconds: number, ok: boolean): void {
+    this.saveDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
+  }
+
+  loaded(seconds: number, ok: boolean): void {
+    this.loadDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
+  }
+
+  compacted(): void {
+    this.compactions.inc();
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+function counterFromTotals(name: string, help: string, registers: Registry[], totals: () => TypeCounts): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['type'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [type, n] of Object.entries(totals())) if (n > 0) this.inc({ type }, n);
+    },
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * Writes one document's updates to storage: in order, one batch at a time, retrying forever on
+ * failure (with back-off) and never dropping an update. Compacts the log into a snapshot now and
+ * then. The room stays in memory until this reports idle, so a failed save never loses data
+ * (y-websocket-server's closeConn drops the doc before its write finishes: the bug class to avoid).
+ */
+import type { Logger } from 'pino';
+import type { DocumentStore } from '../storage/DocumentStore';
+import type { Metrics } from '../metrics';
+import type { ChangeOrigin } from './origins';
+
+export interface PendingUpdate {
+  update: Uint8Array;
+  origin: ChangeOrigin;
+}
+
+export interface SaverOptions {
+  /** Compact after this many appended updates since the last snapshot. */
+  compactAfterUpdates: number;
+  /** …or after this many appended bytes. */
+  compactAfterBytes: number;
+  /** First retry delay after a failed write; doubles up to maxRetryDelayMs. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+export const DEFAULT_SAVER_OPTIONS: SaverOptions = {
+  compactAfterUpdates: 1000,
+  compactAfterBytes: 4 * 1024 * 1024,
+  retryDelayMs: 100,
+  maxRetryDelayMs: 10_000,
+};
+
+export interface SaverHooks {
+  /** The full current state of the document, for compaction. */
+  snapshot(): Uint8Array;
+  /** Called after a batch is durably stored (the offline issue acknowledges clients from here). */
+  onSaved?(batch: PendingUpdate[], lastSeq: number): void;
+}
+
+export class DocumentSaver {
+  private pending: PendingUpdate[] = [];
+  private writing = false;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelay: number;
+  private updatesSinceSnapshot = 0;
+  private bytesSinceSnapshot = 0;
+  private idleWaiters: (() => void)[] = [];
+  private stopped = false;
+  /** Sequence number of the newest stored entry. */
+  lastSeq: number;
+
+  constructor(
+    private readonly docId: string,
+    private readonly store: DocumentStore,
+    private readonly hooks: SaverHooks,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    stored: { lastSeq: number; entries: number; bytes: number },
+    private readonly options: SaverOptions = DEFAULT_SAVER_OPTIONS,
+  ) {
+    this.lastSeq = stored.lastSeq;
+    // A log loaded with many entries is compacted at the next save.
+    this.updatesSinceSnapshot = stored.entries > 1 ? stored.entries : 0;
+    this.bytesSinceSnapshot = stored.entries > 1 ? stored.bytes : 0;
+    this.retryDelay = options.retryDelayMs;
+  }
+
+  /** Queues an update for storage; it is written within the current tick's batch. */
+  enqueue(update: Uint8Array, origin: ChangeOrigin): void {
+    this.pending.push({ update, origin });
+    this.schedule();
+  }
+
+  /** True when nothing is queued, being written or waiting for a retry. */
+  get idle(): boolean {
+    return this.pending.length === 0 && !this.writing && !this.scheduled && this.retryTimer === null;
+  }
+
+  /** Resolves once everything queued so far (and since) is stored. Waits through retries. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Compacts now if anything was appended since the last snapshot (used before unloading). */
+  async compactIfNeeded(): Promise<void> {
+    if (this.updatesSinceSnapshot > 1 && this.idle) await this.compact();
+  }
+
+  /** Stops retry timers; pending data is abandoned only if the caller gave up on it. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing || this.retryTimer || this.stopped) return;
+    this.scheduled = true;
+    // setImmediate: batch every update of this tick into one transaction, a few ms at most.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.writeLoop();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.pending.length > 0 && !this.stopped) {
+        const batch = this.pending;
+        this.pending = [];
+        const started = performance.now();
+        try {
+          this.lastSeq = await this.store.append(this.docId, batch.map((p) => p.update));
+        } catch (err) {
+          this.metrics.saved((performance.now() - started) / 1000, false);
+          this.pending = batch.concat(this.pending);
+          this.log.error({ err, docId: this.docId, updates: batch.length, retryInMs: this.retryDelay }, 'save failed; keeping the document in memory and retrying');
+          this.retryLater();
+          return;
+        }
+        this.metrics.saved((performance.now() - started) / 1000, true);
+        this.retryDelay = this.options.retryDelayMs;
+        this.updatesSinceSnapshot += batch.length;
+        for (const p of batch) this.bytesSinceSnapshot += p.update.byteLength;
+        this.hooks.onSaved?.(batch, this.lastSeq);
+        if (
+          this.updatesSinceSnapshot >= this.options.compactAfterUpdates ||
+          this.bytesSinceSnapshot >= this.options.compactAfterBytes
+        ) {
+          await this.compact();
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+    if (this.idle) this.notifyIdle();
+  }
+
+  private async compact(): Promise<void> {
+    const throughSeq = this.lastSeq;
+    try {
+      await this.store.compact(this.docId, this.hooks.snapshot(), throughSeq);
+      this.updatesSinceSnapshot = 0;
+      this.bytesSinceSnapshot = 0;
+      this.metrics.compacted();
+      this.log.debug({ docId: this.docId, throughSeq }, 'compacted');
+    } catch (err) {
+      // Not fatal: the log is still complete; we try again after the next batch.
+      this.log.warn({ err, docId: this.docId }, 'compaction failed; the update log stays as it is');
+    }
+  }
+
+  private retryLater(): void {
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, this.options.maxRetryDelayMs);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.schedule();
+    }, delay);
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

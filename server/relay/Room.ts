@@ -1,0 +1,207 @@
+/**
+ * One document in memory: its Y.Doc, its awareness (presence), the connections editing it and
+ * the saver that stores its changes. Transport-agnostic: connections are RoomConnections.
+ */
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import type { Logger } from 'pino';
+import { MessageType } from '../../lib/protocol/messageTypes';
+import { encodeAwarenessMessage, encodeSyncStep1, encodeUpdateMessage } from '../../lib/protocol/encode';
+import type { DocumentStore } from '../storage/DocumentStore';
+import type { Metrics } from '../metrics';
+import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverOptions } from './DocumentSaver';
+import { ProtocolError } from './errors';
+import { isChangeOrigin, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
+import type { RoomConnection } from './RoomConnection';
+
+export interface RoomDeps {
+  store: DocumentStore;
+  log: Logger;
+  metrics: Metrics;
+  saverOptions?: SaverOptions;
+}
+
+export class Room {
+  readonly doc: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
+  readonly saver: DocumentSaver;
+  private readonly connections = new Set<RoomConnection>();
+  /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
+  private readonly controlled = new Map<ChangeOrigin, Set<number>>();
+  private destroyed = false;
+
+  /** Loads a document from storage. Throws if the store does. */
+  static async load(docId: string, deps: RoomDeps): Promise<Room> {
+    const started = performance.now();
+    try {
+      const stored = await deps.store.load(docId);
+      const doc = new Y.Doc({ gc: true });
+      if (stored.updates.length > 0) {
+        // One merged update integrates much faster than thousands of small ones.
+        const merged = stored.updates.length === 1 ? stored.updates[0]! : Y.mergeUpdates(stored.updates);
+        Y.applyUpdate(doc, merged, STORAGE_ORIGIN);
+      }
+      deps.metrics.loaded((performance.now() - started) / 1000, true);
+      return new Room(docId, doc, deps, { lastSeq: stored.lastSeq, entries: stored.updates.length, bytes: stored.bytes });
+    } catch (err) {
+      deps.metrics.loaded((performance.now() - started) / 1000, false);
+      throw err;
+    }
+  }
+
+  private constructor(
+    readonly docId: string,
+    doc: Y.Doc,
+    private readonly deps: RoomDeps,
+    stored: { lastSeq: number; entries: number; bytes: number },
+  ) {
+    this.doc = doc;
+    this.awareness = new awarenessProtocol.Awareness(doc);
+    // The server is not a participant: it has no presence of its own.
+    this.awareness.setLocalState(null);
+    this.saver = new DocumentSaver(
+      docId,
+      deps.store,
+      { snapshot: () => Y.encodeStateAsUpdate(this.doc) },
+      deps.log,
+      deps.metrics,
+      stored,
+      deps.saverOptions ?? DEFAULT_SAVER_OPTIONS,
+    );
+    doc.on('update', this.onDocUpdate);
+    this.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** True when no one is connected and every change is stored: safe to unload. */
+  get unloadable(): boolean {
+    return this.connections.size === 0 && this.saver.idle;
+  }
+
+  /** Adds a connection and starts the sync handshake (server's step 1, then current presence). */
+  addConnection(conn: RoomConnection): void {
+    if (this.destroyed) throw new Error(`room ${this.docId} is unloaded`);
+    this.connections.add(conn);
+    this.controlled.set(conn.origin, new Set());
+    this.send(conn, MessageType.sync, encodeSyncStep1(this.doc));
+    if (this.awareness.getStates().size > 0) {
+      this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
+    }
+  }
+
+  /** Removes a connection and the presence it controlled (its cursors disappear for everyone). */
+  removeConnection(conn: RoomConnection): void {
+    if (!this.connections.delete(conn)) return;
+    const clients = this.controlled.get(conn.origin);
+    this.controlled.delete(conn.origin);
+    if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), conn.origin);
+  }
+
+  /**
+   * Handles one incoming frame from a connection. Throws ProtocolError for a frame that is not
+   * a valid message; the caller closes that connection.
+   */
+  receive(conn: RoomConnection, message: Uint8Array): void {
+    const decoder = decoding.createDecoder(message);
+    let type: number;
+    try {
+      type = decoding.readVarUint(decoder);
+    } catch (cause) {
+      throw new ProtocolError('empty or truncated frame', { cause });
+    }
+    this.deps.metrics.messageIn(type, message.byteLength);
+    switch (type) {
+      case MessageType.sync:
+        this.receiveSync(conn, decoder);
+        return;
+      case MessageType.awareness:
+        this.receiveAwareness(conn, decoder);
+        return;
+      case MessageType.queryAwareness:
+        this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
+        return;
+      case MessageType.auth:
+        // Permissions are decided at the upgrade; an auth frame from a client carries nothing we use.
+        return;
+      default:
+        throw new ProtocolError(`unknown message type ${type}`);
+    }
+  }
+
+  /** Stops timers and listeners. Call only when `unloadable` (or at shutdown, after flushing). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.saver.stop();
+    this.doc.off('update', this.onDocUpdate);
+    this.awareness.off('update', this.onAwarenessUpdate);
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+
+  private receiveSync(conn: RoomConnection, decoder: decoding.Decoder): void {
+    const reply = encoding.createEncoder();
+    encoding.writeVarUint(reply, MessageType.sync);
+    try {
+      syncProtocol.readSyncMessage(decoder, reply, this.doc, conn.origin);
+    } catch (cause) {
+      throw new ProtocolError('invalid sync message', { cause });
+    }
+    // A step 1 produces a step 2 reply; updates and step 2 produce nothing.
+    if (encoding.length(reply) > 1) this.send(conn, MessageType.sync, encoding.toUint8Array(reply));
+  }
+
+  private receiveAwareness(conn: RoomConnection, decoder: decoding.Decoder): void {
+    try {
+      const update = decoding.readVarUint8Array(decoder);
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn.origin);
+    } catch (cause) {
+      throw new ProtocolError('invalid awareness message', { cause });
+    }
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
+    if (from.kind !== 'storage') this.saver.enqueue(update, from);
+    // Encoded once for every receiver; never sent back to the connection it came from.
+    const message = encodeUpdateMessage(update);
+    let receivers = 0;
+    for (const conn of this.connections) {
+      if (conn.origin === from) continue;
+      conn.send(message);
+      receivers++;
+    }
+    if (receivers > 0) this.deps.metrics.messageOut(MessageType.sync, message.byteLength, receivers);
+  };
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const controlled = isChangeOrigin(origin) ? this.controlled.get(origin) : undefined;
+    if (controlled) {
+      for (const id of added) controlled.add(id);
+      for (const id of removed) controlled.delete(id);
+    }
+    const changed = added.concat(updated, removed);
+    // Awareness goes to everyone, the sender included: the stock client expects to hear itself.
+    const message = encodeAwarenessMessage(this.awareness, changed);
+    for (const conn of this.connections) conn.send(message);
+    if (this.connections.size > 0) this.deps.metrics.messageOut(MessageType.awareness, message.byteLength, this.connections.size);
+  };
+
+  private send(conn: RoomConnection, type: number, message: Uint8Array): void {
+    conn.send(message);
+    this.deps.metrics.messageOut(type, message.byteLength);
+  }
+}

@@ -1,0 +1,12 @@
+import type { ClientOrigin } from './origins';
+
+/**
+ * What a room needs from a connection: three members. The WebSocket session implements it; unit
+ * tests use fakes, so room logic is tested without sockets.
+ */
+export interface RoomConnection {
+  /** The origin tag for every change this connection makes. */
+  readonly origin: ClientOrigin;
+  send(message: Uint8Array): void;
+  close(code: number, reason: string): void;
+}

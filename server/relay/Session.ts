@@ -1,0 +1,137 @@
+/**
+ * One WebSocket connection to one document. Queues frames (bounded) until its room is loaded,
+ * then hands each frame to the room. A bad frame closes this connection only.
+ */
+import type { WebSocket, RawData } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode } from '../../lib/protocol/closeCodes';
+import type { Metrics } from '../metrics';
+import { ConnectionError } from './errors';
+import { newClientOrigin, type ClientOrigin } from './origins';
+import type { Room } from './Room';
+import type { RoomConnection } from './RoomConnection';
+
+export interface SessionLimits {
+  /** Bytes a connection may send before its room has loaded (GHSA-xwhh-v746-pj9m). */
+  maxQueuedBytes: number;
+}
+
+export class Session implements RoomConnection {
+  readonly origin: ClientOrigin = newClientOrigin();
+  /** Answered a ping since the last heartbeat. */
+  alive = true;
+  private room: Room | null = null;
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+
+  constructor(
+    readonly docId: string,
+    private readonly ws: WebSocket,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly limits: SessionLimits,
+    private readonly onClosed: (session: Session) => void,
+  ) {
+    ws.on('message', this.onMessage);
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => this.handleClosed());
+    ws.on('error', (err) => this.log.warn({ err, docId, connectionId: this.origin.connectionId }, 'websocket error'));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Joins the loaded room and replays frames that arrived while it was loading. */
+  attach(room: Room): void {
+    if (this.closed) return;
+    this.room = room;
+    room.addConnection(this);
+    const queued = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const frame of queued) {
+      if (this.closed) return;
+      this.deliver(frame);
+    }
+  }
+
+  send(message: Uint8Array): void {
+    if (this.closed) return;
+    this.ws.send(message, { binary: true }, (err) => {
+      if (err) this.log.debug({ err, connectionId: this.origin.connectionId }, 'send failed; connection is closing');
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    if (code !== CloseCode.normal && code !== CloseCode.goingAway) this.metrics.connectionRefused(code);
+    this.ws.close(code, reason);
+    this.handleClosed();
+  }
+
+  /** Sends a ping; a session that did not answer the previous one is terminated. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.log.info({ docId: this.docId, connectionId: this.origin.connectionId }, 'heartbeat missed; closing');
+      this.metrics.connectionRefused(CloseCode.heartbeatTimeout);
+      this.ws.terminate();
+      this.handleClosed();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+    if (this.closed) return;
+    if (!isBinary) {
+      this.fail(new ConnectionError(CloseCode.malformedMessage, 'text frames are not part of the protocol'));
+      return;
+    }
+    const frame = toUint8Array(data);
+    if (this.room) {
+      this.deliver(frame);
+      return;
+    }
+    this.queuedBytes += frame.byteLength;
+    if (this.queuedBytes > this.limits.maxQueuedBytes) {
+      this.fail(new ConnectionError(CloseCode.messageTooLarge, 'too much data sent before the document was ready'));
+      return;
+    }
+    this.queue.push(frame);
+  };
+
+  private deliver(frame: Uint8Array): void {
+    try {
+      this.room!.receive(this, frame);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    const code = err instanceof ConnectionError ? err.closeCode : CloseCode.malformedMessage;
+    const reason = err instanceof Error ? err.message : 'invalid message';
+    this.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId, code }, 'closing connection after a bad message');
+    // Close reasons are limited to 123 bytes by RFC 6455.
+    this.close(code, reason.slice(0, 120));
+  }
+
+  private handleClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.room?.removeConnection(this);
+    this.onClosed(this);
+  }
+}
+
+function toUint8Array(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,21 @@
+/**
+ * Relay-only entry point (no Next.js): the relay, API, /healthz and /metrics. For tests and
+ * benchmarks that start many servers, and for deployments that serve the web app elsewhere.
+ *   PORT=0 DATA_DIR=/tmp/x node --import tsx server/relayMain.ts
+ */
+import { createLogger } from './log';
+import { exitCleanlyOnSignals, loadConfigOrExit } from './lifecycle';
+import { startServer } from './startServer';
+
+const config = loadConfigOrExit();
+const log = createLogger(config.logLevel);
+const server = await startServer({
+  port: config.port,
+  host: config.host,
+  dataDir: config.dataDir,
+  next: false,
+  logger: log,
+  publicUrl: config.publicUrl,
+  processMetrics: true,
+});
+exitCleanlyOnSignals(server.close, log);

@@ -1,0 +1,120 @@
+/**
+ * Starts one Concord server: HTTP (our routes, then Next) and the relay on one port. Used by the
+ * CLI entry points and by tests, which start several on port 0 in one process.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createLogger } from './log';
+import { Metrics, type RelayStats } from './metrics';
+import { Relay, DEFAULT_RELAY_OPTIONS, type RelayOptions } from './relay/Relay';
+import { HttpRoutes } from './http/HttpRoutes';
+import { errorPage } from './http/errorPage';
+import { sendText } from './http/respond';
+import type { DocumentStore } from './storage/DocumentStore';
+import { SqliteStore } from './storage/SqliteStore';
+import { attachNext, type NextMode } from './nextApp';
+
+export interface StartOptions {
+  port: number;
+  host?: string;
+  /** SQLite directory; ignored when `store` is given. */
+  dataDir?: string;
+  /** A ready store (e.g. MemoryStore in tests). The server closes it on close(). */
+  store?: DocumentStore;
+  /** Serve the web app: 'dev' (hot reload), 'production' (needs a build), or false (relay + API only). */
+  next?: NextMode | false;
+  logger?: Logger;
+  logLevel?: string;
+  publicUrl?: string;
+  /** Collect Node process metrics (event-loop lag, memory); once per process. */
+  processMetrics?: boolean;
+  relay?: Partial<RelayOptions>;
+}
+
+export interface RunningServer {
+  port: number;
+  /** http://host:port */
+  url: string;
+  /** ws://host:port/ws — the y-websocket provider's serverUrl */
+  wsUrl: string;
+  relay: Relay;
+  store: DocumentStore;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const log = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const store = options.store ?? new SqliteStore(options.dataDir ?? './data');
+  // The gauges read the relay's stats only at scrape time, after it exists.
+  const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
+  const relay: Relay = new Relay(store, log, metrics, { ...DEFAULT_RELAY_OPTIONS, ...options.relay });
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date() });
+
+  const server = http.createServer();
+  const next = options.next ? await attachNext(options.next, { hostname: options.host, port: options.port, log }) : null;
+
+  server.on('request', (req, res) => {
+    routes
+      .handle(req, res)
+      .then((handled) => {
+        if (handled) return;
+        if (next) return next.handleRequest(req, res);
+        sendText(res, 404, errorPage(404, 'Not found', 'This server runs the relay and API only.'), {
+          'Content-Type': 'text/html; charset=utf-8',
+        });
+      })
+      .catch((err: unknown) => {
+        log.error({ err, path: req.url?.split('?')[0] }, 'unhandled request error');
+        if (!res.headersSent) sendText(res, 500, 'Internal server error\n', { 'Content-Type': 'text/plain; charset=utf-8' });
+        else res.destroy();
+      });
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    if (relay.handleUpgrade(req, socket, head)) return;
+    if (next?.handleUpgrade) {
+      next.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        log.warn({ err }, 'next upgrade failed');
+        socket.destroy();
+      });
+      return;
+    }
+    // Production: nothing else speaks WebSocket here.
+    socket.destroy();
+  });
+
+  // Slow-loris protection for plain HTTP; WebSocket connections are unaffected once upgraded.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const displayHost = !options.host || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const hostInUrl = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
+  const url = `http://${hostInUrl}:${port}`;
+  log.info({ port, url, storage: store.kind, web: options.next || 'off' }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('shutting down: closing connections and saving documents');
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await relay.close();
+      server.closeAllConnections();
+      await serverClosed;
+      await next?.close();
+      await store.close();
+      log.info('shutdown complete');
+    })());
+
+  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, store, metrics, close };
+}
