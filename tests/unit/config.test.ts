@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({ port: 3000, host: undefined, dataDir: path.resolve('./data'), logLevel: 'info', publicUrl: undefined });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({ PORT: '8080', HOST: '127.0.0.1', DATA_DIR: '/var/lib/concord', LOG_LEVEL: 'debug', PUBLIC_URL: 'https://docs.example.com/' });
+    expect(config).toEqual({ port: 8080, host: '127.0.0.1', dataDir: '/var/lib/concord', logLevel: 'debug', publicUrl: 'https://docs.example.com' });
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT="abc": must be a whole number from 0 to 65535/],
+    ['PORT', '70000', /PORT="70000"/],
+    ['PORT', '3.5', /PORT="3.5"/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud"/],
+    ['PUBLIC_URL', 'ftp://x', /PUBLIC_URL="ftp:\/\/x": must be an absolute http\(s\) URL/],
+    ['HOST', 'a b', /HOST="a b"/],
+  ])('rejects %s=%s with a clear message', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })).toThrow(/PORT[\s\S]*LOG_LEVEL/);
+  });
+});
