@@ -42,7 +42,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment; throws ConfigError listing every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const emptyToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
   const parsed = envSchema.safeParse({
     PORT: emptyToUndefined(env.PORT),

@@ -13,7 +13,7 @@ import { errorPage } from './http/errorPage';
 import { sendText } from './http/respond';
 import type { DocumentStore } from './storage/DocumentStore';
 import { SqliteStore } from './storage/SqliteStore';
-import { attachNext, type NextMode } from './nextApp';
+import type { NextMode } from './nextApp';
 
 export interface StartOptions {
   port: number;
@@ -53,7 +53,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date() });
 
   const server = http.createServer();
-  const next = options.next ? await attachNext(options.next, { hostname: options.host, port: options.port, log }) : null;
+  // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.
+  const next = options.next
+    ? await (await import('./nextApp')).attachNext(options.next, { hostname: options.host, port: options.port, log })
+    : null;
 
   server.on('request', (req, res) => {
     routes
