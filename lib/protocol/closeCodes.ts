@@ -19,6 +19,8 @@ export const CloseCode = {
   documentUnavailable: 4503,
   /** The connection missed its heartbeat. */
   heartbeatTimeout: 4508,
+  /** The client read too slowly and too much was queued for it; reconnecting resyncs it. */
+  slowConsumer: 4509,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -50,6 +52,8 @@ export function describeCloseCode(code: number): string {
       return 'The server could not load this document right now.';
     case CloseCode.heartbeatTimeout:
       return 'The connection stopped responding.';
+    case CloseCode.slowConsumer:
+      return 'The connection was too slow to keep up; reconnecting.';
     default:
       return `Connection closed (code ${code}).`;
   }

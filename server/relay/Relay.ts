@@ -22,6 +22,8 @@ export interface RelayOptions {
   maxMessageBytes: number;
   /** Bytes a connection may send before its document is loaded. */
   maxQueuedBytes: number;
+  /** Bytes buffered for one slow reader before it is disconnected. */
+  maxBufferedBytes: number;
   /** Heartbeat period; a connection that misses one ping is closed. */
   heartbeatMs: number;
   /** How long an idle, saved document stays in memory after its last connection leaves. */
@@ -32,6 +34,7 @@ export interface RelayOptions {
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   maxMessageBytes: 8 * 1024 * 1024,
   maxQueuedBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
   heartbeatMs: 30_000,
   unloadDelayMs: 5_000,
 };
@@ -110,7 +113,7 @@ export class Relay {
   }
 
   private accept(ws: WebSocket, docId: string): void {
-    const session = new Session(docId, ws, this.log, this.metrics, { maxQueuedBytes: this.options.maxQueuedBytes }, (s) =>
+    const session = new Session(docId, ws, this.log, this.metrics, this.options, (s) =>
       this.onSessionClosed(s),
     );
     this.sessions.add(session);

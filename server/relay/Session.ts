@@ -14,6 +14,8 @@ import type { RoomConnection } from './RoomConnection';
 export interface SessionLimits {
   /** Bytes a connection may send before its room has loaded (GHSA-xwhh-v746-pj9m). */
   maxQueuedBytes: number;
+  /** Bytes we may buffer for a client that reads too slowly before dropping it (it resyncs on reconnect). */
+  maxBufferedBytes: number;
 }
 
 export class Session implements RoomConnection {
@@ -61,6 +63,11 @@ export class Session implements RoomConnection {
 
   send(message: Uint8Array): void {
     if (this.closed) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered: this.ws.bufferedAmount }, 'client too slow; closing');
+      this.close(CloseCode.slowConsumer, 'too much data queued for this connection');
+      return;
+    }
     this.ws.send(message, { binary: true }, (err) => {
       if (err) this.log.debug({ err, connectionId: this.origin.connectionId }, 'send failed; connection is closing');
     });
