@@ -1,3 +1,5 @@
+import type { AccessState } from '../../lib/auth/capabilities';
+
 /**
  * The storage interface: everything the relay needs from a database, and nothing more.
  *
@@ -19,6 +21,16 @@ export interface StoredDocument {
 export interface DocumentInfo {
   id: string;
   createdAt: Date;
+  /** Who may do what: rotation epochs and verifiers, deletion (see lib/auth/capabilities.ts). */
+  access: AccessState;
+}
+
+/** Thrown by `append` for a deleted document: nothing may bring it back. */
+export class DocumentDeletedError extends Error {
+  override readonly name = 'DocumentDeletedError';
+  constructor(readonly docId: string) {
+    super(`document ${docId} is deleted`);
+  }
 }
 
 export interface DocumentStore {
@@ -34,9 +46,19 @@ export interface DocumentStore {
   /** Everything stored for a document. */
   load(docId: string): Promise<StoredDocument>;
 
+  /** Replaces a document's access metadata (registering the document if needed). */
+  setAccess(docId: string, access: AccessState): Promise<void>;
+
+  /**
+   * Deletes a document's content for good and leaves a tombstone (access.deleted = true), so
+   * that no replica can bring it back. Idempotent.
+   */
+  deleteDocument(docId: string): Promise<void>;
+
   /**
    * Appends updates atomically (all or none) and returns the sequence number of the last one.
-   * Sequence numbers only grow. Registers the document if needed.
+   * Sequence numbers only grow. Registers the document if needed. Throws DocumentDeletedError
+   * for a deleted document.
    */
   append(docId: string, updates: Uint8Array[]): Promise<number>;
 

@@ -1,5 +1,6 @@
 /** In-memory adapter: for tests and benchmarks that must not touch the disk. */
-import type { DocumentInfo, DocumentStore, StoredDocument } from './DocumentStore';
+import { INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
+import { DocumentDeletedError, type DocumentInfo, type DocumentStore, type StoredDocument } from './DocumentStore';
 
 interface MemoryDocument {
   info: DocumentInfo;
@@ -14,12 +15,26 @@ export class MemoryStore implements DocumentStore {
   private closed = false;
 
   async createDocument(docId: string): Promise<DocumentInfo> {
-    return this.ensure(docId).info;
+    return copyInfo(this.ensure(docId).info);
   }
 
   async getDocument(docId: string): Promise<DocumentInfo | null> {
     this.assertOpen();
-    return this.docs.get(docId)?.info ?? null;
+    const doc = this.docs.get(docId);
+    return doc ? copyInfo(doc.info) : null;
+  }
+
+  async setAccess(docId: string, access: AccessState): Promise<void> {
+    const doc = this.ensure(docId);
+    doc.info.access = { ...access };
+    if (access.deleted) {
+      doc.snapshot = null;
+      doc.updates = [];
+    }
+  }
+
+  async deleteDocument(docId: string): Promise<void> {
+    await this.setAccess(docId, { ...this.ensure(docId).info.access, deleted: true });
   }
 
   async load(docId: string): Promise<StoredDocument> {
@@ -38,6 +53,7 @@ export class MemoryStore implements DocumentStore {
   async append(docId: string, updates: Uint8Array[]): Promise<number> {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
     const doc = this.ensure(docId);
+    if (doc.info.access.deleted) throw new DocumentDeletedError(docId);
     for (const update of updates) doc.updates.push({ seq: ++this.seq, data: update.slice() });
     return this.seq;
   }
@@ -62,7 +78,7 @@ export class MemoryStore implements DocumentStore {
     this.assertOpen();
     let doc = this.docs.get(docId);
     if (!doc) {
-      doc = { info: { id: docId, createdAt: new Date() }, snapshot: null, updates: [] };
+      doc = { info: { id: docId, createdAt: new Date(), access: { ...INITIAL_ACCESS } }, snapshot: null, updates: [] };
       this.docs.set(docId, doc);
     }
     return doc;
@@ -71,4 +87,8 @@ export class MemoryStore implements DocumentStore {
   private assertOpen(): void {
     if (this.closed) throw new Error('MemoryStore is closed');
   }
+}
+
+function copyInfo(info: DocumentInfo): DocumentInfo {
+  return { ...info, access: { ...info.access } };
 }

@@ -8,12 +8,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { DocumentInfo, DocumentStore, StoredDocument } from './DocumentStore';
+import type { AccessState } from '../../lib/auth/capabilities';
+import { DocumentDeletedError, type DocumentInfo, type DocumentStore, type StoredDocument } from './DocumentStore';
+
+interface DocumentRow {
+  id: string;
+  created_at: number;
+  edit_epoch: number;
+  edit_verifier: string | null;
+  view_epoch: number;
+  view_verifier: string | null;
+  deleted_at: number | null;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS documents (
-  id         TEXT PRIMARY KEY,
-  created_at INTEGER NOT NULL
+  id            TEXT PRIMARY KEY,
+  created_at    INTEGER NOT NULL,
+  edit_epoch    INTEGER NOT NULL DEFAULT 0,
+  edit_verifier TEXT,
+  view_epoch    INTEGER NOT NULL DEFAULT 0,
+  view_verifier TEXT,
+  deleted_at    INTEGER
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
   doc_id      TEXT PRIMARY KEY,
@@ -49,9 +65,13 @@ export class SqliteStore implements DocumentStore {
     this.db.exec(SCHEMA);
     this.stmt = {
       insertDoc: this.db.prepare('INSERT OR IGNORE INTO documents (id, created_at) VALUES (?, ?)'),
-      getDoc: this.db.prepare<[string], { id: string; created_at: number }>(
-        'SELECT id, created_at FROM documents WHERE id = ?',
+      getDoc: this.db.prepare<[string], DocumentRow>('SELECT * FROM documents WHERE id = ?'),
+      setAccess: this.db.prepare(
+        `UPDATE documents SET edit_epoch = ?, edit_verifier = ?, view_epoch = ?, view_verifier = ?,
+           deleted_at = CASE WHEN ? THEN coalesce(deleted_at, ?) ELSE NULL END WHERE id = ?`,
       ),
+      deleteSnapshot: this.db.prepare('DELETE FROM snapshots WHERE doc_id = ?'),
+      deleteUpdates: this.db.prepare('DELETE FROM updates WHERE doc_id = ?'),
       getSnapshot: this.db.prepare<[string], { through_seq: number; data: Buffer }>(
         'SELECT through_seq, data FROM snapshots WHERE doc_id = ?',
       ),
@@ -72,12 +92,34 @@ export class SqliteStore implements DocumentStore {
     this.stmt.insertDoc.run(docId, Date.now());
     const row = this.stmt.getDoc.get(docId);
     if (!row) throw new Error(`document ${docId} vanished right after it was created`);
-    return { id: row.id, createdAt: new Date(row.created_at) };
+    return toInfo(row);
   }
 
   async getDocument(docId: string): Promise<DocumentInfo | null> {
     const row = this.stmt.getDoc.get(docId);
-    return row ? { id: row.id, createdAt: new Date(row.created_at) } : null;
+    return row ? toInfo(row) : null;
+  }
+
+  async setAccess(docId: string, access: AccessState): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.insertDoc.run(docId, Date.now());
+      this.stmt.setAccess.run(
+        access.editEpoch,
+        access.editVerifier,
+        access.viewEpoch,
+        access.viewVerifier,
+        access.deleted ? 1 : 0,
+        Date.now(),
+        docId,
+      );
+      if (access.deleted) this.dropContent(docId);
+    })();
+  }
+
+  async deleteDocument(docId: string): Promise<void> {
+    const current = this.stmt.getDoc.get(docId);
+    const access = current ? toInfo(current).access : { editEpoch: 0, editVerifier: null, viewEpoch: 0, viewVerifier: null, deleted: false };
+    await this.setAccess(docId, { ...access, deleted: true });
   }
 
   async load(docId: string): Promise<StoredDocument> {
@@ -104,6 +146,7 @@ export class SqliteStore implements DocumentStore {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
     return this.db.transaction(() => {
       this.stmt.insertDoc.run(docId, Date.now());
+      if (this.stmt.getDoc.get(docId)?.deleted_at != null) throw new DocumentDeletedError(docId);
       let seq = 0;
       for (const update of updates) {
         seq = Number(this.stmt.insertUpdate.run(docId, update).lastInsertRowid);
@@ -122,6 +165,11 @@ export class SqliteStore implements DocumentStore {
     })();
   }
 
+  private dropContent(docId: string): void {
+    this.stmt.deleteSnapshot.run(docId);
+    this.stmt.deleteUpdates.run(docId);
+  }
+
   async ping(): Promise<void> {
     this.stmt.ping.get();
   }
@@ -129,6 +177,20 @@ export class SqliteStore implements DocumentStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function toInfo(row: DocumentRow): DocumentInfo {
+  return {
+    id: row.id,
+    createdAt: new Date(row.created_at),
+    access: {
+      editEpoch: row.edit_epoch,
+      editVerifier: row.edit_verifier,
+      viewEpoch: row.view_epoch,
+      viewVerifier: row.view_verifier,
+      deleted: row.deleted_at !== null,
+    },
+  };
 }
 
 function toUint8Array(buffer: Buffer): Uint8Array {

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { DocumentStore } from '../../server/storage/DocumentStore';
+import { DocumentDeletedError, type DocumentStore } from '../../server/storage/DocumentStore';
+import { INITIAL_ACCESS } from '../../lib/auth/capabilities';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { SqliteStore } from '../../server/storage/SqliteStore';
 import { newDocId } from '../../lib/ids';
@@ -128,6 +129,31 @@ for (const makeAdapter of adapters) {
       expect(rebuild((await store.load(id)).updates)).toBe('abc');
     });
 
+    it('starts documents with the initial access state and stores changes to it', async () => {
+      const store = openStore();
+      const id = newDocId();
+      expect((await store.createDocument(id)).access).toEqual(INITIAL_ACCESS);
+      const rotated = { ...INITIAL_ACCESS, editEpoch: 2, editVerifier: 'v-edit', viewEpoch: 1, viewVerifier: 'v-view' };
+      await store.setAccess(id, rotated);
+      expect((await store.getDocument(id))?.access).toEqual(rotated);
+      // setAccess registers unknown documents too.
+      const other = newDocId();
+      await store.setAccess(other, rotated);
+      expect((await store.getDocument(other))?.access).toEqual(rotated);
+    });
+
+    it('deletes a document for good: content gone, tombstone kept, appends refused', async () => {
+      const store = openStore();
+      const id = newDocId();
+      await store.append(id, typedUpdates('secret').updates);
+      await store.deleteDocument(id);
+      await store.deleteDocument(id); // idempotent
+      expect((await store.load(id)).updates).toHaveLength(0);
+      expect((await store.getDocument(id))?.access.deleted).toBe(true);
+      await expect(store.append(id, typedUpdates('back').updates)).rejects.toThrow(DocumentDeletedError);
+      expect((await store.load(id)).updates).toHaveLength(0);
+    });
+
     if (adapter.reopen) {
       const reopen = adapter.reopen;
       it('keeps everything across close and reopen', async () => {
@@ -137,10 +163,14 @@ for (const makeAdapter of adapters) {
         const through = await first.append(id, updates.slice(0, 3));
         await first.compact(id, Y.encodeStateAsUpdate(rebuildDoc(updates.slice(0, 3))), through);
         await first.append(id, updates.slice(3));
+        const deletedId = newDocId();
+        await first.append(deletedId, typedUpdates('gone').updates);
+        await first.deleteDocument(deletedId);
         await first.close();
         const second = openStore(reopen);
         expect(rebuild((await second.load(id)).updates)).toBe('durable');
         expect(await second.getDocument(id)).not.toBeNull();
+        expect((await second.getDocument(deletedId))?.access.deleted).toBe(true);
       });
     }
   });
