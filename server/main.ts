@@ -25,6 +25,7 @@ try {
     logger: log,
     publicUrl: config.publicUrl,
     processMetrics: true,
+    relay: config.limits,
   });
   exitCleanlyOnSignals(server.close, log);
   log.info(`Concord is ready at ${server.url}`);

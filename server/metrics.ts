@@ -24,6 +24,7 @@ export class Metrics {
   private bytesIn = 0;
   private bytesOut = 0;
   private connectionsOpened = 0;
+  private framesRejected = 0;
   private readonly refusals = new Map<number, number>();
 
   private readonly saveDuration: Histogram<'result'>;
@@ -46,6 +47,7 @@ export class Metrics {
     counterFromTotals('concord_messages_sent_total', 'Relay messages sent, by protocol message type.', r, () => self.messagesOut);
     new Counter({ name: 'concord_bytes_received_total', help: 'Relay payload bytes received.', registers: r, collect() { this.reset(); this.inc(self.bytesIn); } });
     new Counter({ name: 'concord_bytes_sent_total', help: 'Relay payload bytes sent.', registers: r, collect() { this.reset(); this.inc(self.bytesOut); } });
+    new Counter({ name: 'concord_frames_rejected_total', help: 'Incoming frames refused as malformed or not allowed.', registers: r, collect() { this.reset(); this.inc(self.framesRejected); } });
     new Counter({ name: 'concord_connections_opened_total', help: 'Relay connections accepted.', registers: r, collect() { this.reset(); this.inc(self.connectionsOpened); } });
     new Counter({
       name: 'concord_connections_refused_total',
@@ -86,6 +88,15 @@ export class Metrics {
 
   connectionOpened(): void {
     this.connectionsOpened++;
+  }
+
+  frameRejected(): void {
+    this.framesRejected++;
+  }
+
+  /** Frames refused so far (tests and /healthz). */
+  get rejectedFrames(): number {
+    return this.framesRejected;
   }
 
   connectionRefused(code: number): void {

@@ -17,5 +17,6 @@ const server = await startServer({
   logger: log,
   publicUrl: config.publicUrl,
   processMetrics: true,
+  relay: config.limits,
 });
 exitCleanlyOnSignals(server.close, log);

@@ -2,25 +2,41 @@
  * WebSocket close codes used by the relay: the one table shared by server, browser and tests.
  *
  * 4400–4499 are permanent refusals: the stock y-websocket provider stops reconnecting on them, and
- * so does our editor. 4500–4599 are transient: the client retries later.
+ * so does our editor, which explains what happened. 4500–4599 are transient: retry later.
  */
 export const CloseCode = {
   /** Normal closure (RFC 6455). */
   normal: 1000,
   /** The server is shutting down or restarting; reconnect. */
   goingAway: 1001,
-  /** The frame could not be parsed as a protocol message. */
+
+  /** The frame could not be parsed as a protocol message, or carried an invalid update. */
   malformedMessage: 4400,
+  /** The link carries no capability token. */
+  missingCapability: 4401,
+  /** The capability is not valid for this document, or was revoked by rotation. */
+  forbidden: 4403,
   /** The URL does not name a valid document. */
   badDocumentId: 4404,
+  /** The document was deleted by its owner. */
+  documentDeleted: 4410,
   /** A message was larger than allowed. */
   messageTooLarge: 4413,
+  /** The document reached its size limit. */
+  documentTooLarge: 4414,
+  /** Too much update data that cannot be integrated (its dependencies never arrived). */
+  tooMuchPendingData: 4415,
+
   /** The server could not load the document; try again later. */
   documentUnavailable: 4503,
   /** The connection missed its heartbeat. */
   heartbeatTimeout: 4508,
   /** The client read too slowly and too much was queued for it; reconnecting resyncs it. */
   slowConsumer: 4509,
+  /** The connection sent messages faster than allowed. */
+  rateLimited: 4529,
+  /** Too many connections from this client address. */
+  tooManyConnections: 4530,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -35,26 +51,25 @@ export function isTransientRefusal(code: number): boolean {
   return code >= 4500 && code <= 4599;
 }
 
+const DESCRIPTIONS: Record<number, string> = {
+  [CloseCode.normal]: 'Connection closed.',
+  [CloseCode.goingAway]: 'The server is restarting.',
+  [CloseCode.malformedMessage]: 'The server could not understand a message from this editor.',
+  [CloseCode.missingCapability]: 'This link has no access token. Ask the owner for an edit or view link.',
+  [CloseCode.forbidden]: 'This link is not valid for this document, or it was replaced by a new link. Ask the owner for the current link.',
+  [CloseCode.badDocumentId]: 'This link does not name a valid document.',
+  [CloseCode.documentDeleted]: 'The owner deleted this document.',
+  [CloseCode.messageTooLarge]: 'A change was too large for the server to accept.',
+  [CloseCode.documentTooLarge]: 'This document has reached its size limit.',
+  [CloseCode.tooMuchPendingData]: 'This editor sent changes the server could not place.',
+  [CloseCode.documentUnavailable]: 'The server could not load this document right now.',
+  [CloseCode.heartbeatTimeout]: 'The connection stopped responding.',
+  [CloseCode.slowConsumer]: 'The connection was too slow to keep up; reconnecting.',
+  [CloseCode.rateLimited]: 'Too many changes too quickly; reconnecting shortly.',
+  [CloseCode.tooManyConnections]: 'Too many open connections from this network; retrying shortly.',
+};
+
 /** Human-readable explanation of a close code, for the editor's status line. */
 export function describeCloseCode(code: number): string {
-  switch (code) {
-    case CloseCode.normal:
-      return 'Connection closed.';
-    case CloseCode.goingAway:
-      return 'The server is restarting.';
-    case CloseCode.malformedMessage:
-      return 'The server could not understand a message from this editor.';
-    case CloseCode.badDocumentId:
-      return 'This link does not name a valid document.';
-    case CloseCode.messageTooLarge:
-      return 'A change was too large for the server to accept.';
-    case CloseCode.documentUnavailable:
-      return 'The server could not load this document right now.';
-    case CloseCode.heartbeatTimeout:
-      return 'The connection stopped responding.';
-    case CloseCode.slowConsumer:
-      return 'The connection was too slow to keep up; reconnecting.';
-    default:
-      return `Connection closed (code ${code}).`;
-  }
+  return DESCRIPTIONS[code] ?? `Connection closed (code ${code}).`;
 }

@@ -1,29 +1,34 @@
 /**
- * The relay: takes `/ws/<docId>` upgrades, owns the rooms (one per loaded document) and decides
- * when a room may leave memory. All state lives in the instance, so several relays (tests, later
- * regions) can run in one process.
+ * The relay: takes `/ws/<docId>` upgrades, checks each connection's capability at the door, owns
+ * the rooms (one per loaded document) and decides when a room may leave memory. All state lives in
+ * the instance, so several relays (tests, later regions) can run in one process.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
+import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
+import { clientIp, requestToken } from '../http/clientIp';
 import type { SaverOptions } from './DocumentSaver';
-import { Room } from './Room';
-import { Session } from './Session';
+import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
+import { Session, type SessionLimits } from './Session';
 
 export const RELAY_PATH_PREFIX = '/ws/';
 
-export interface RelayOptions {
+export interface RelayOptions extends SessionLimits, RoomLimits {
   /** Largest accepted frame in bytes (ws maxPayload). */
   maxMessageBytes: number;
-  /** Bytes a connection may send before its document is loaded. */
-  maxQueuedBytes: number;
-  /** Bytes buffered for one slow reader before it is disconnected. */
-  maxBufferedBytes: number;
+  /** Messages per second one connection may send. */
+  maxMessagesPerSecond: number;
+  /** Open connections per client address. */
+  maxConnectionsPerIp: number;
+  /** Take the client address from X-Forwarded-For (only behind a trusted proxy). */
+  trustProxy: boolean;
   /** Heartbeat period; a connection that misses one ping is closed. */
   heartbeatMs: number;
   /** How long an idle, saved document stays in memory after its last connection leaves. */
@@ -32,9 +37,13 @@ export interface RelayOptions {
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
-  maxMessageBytes: 8 * 1024 * 1024,
-  maxQueuedBytes: 8 * 1024 * 1024,
+  ...DEFAULT_ROOM_LIMITS,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxQueuedBytes: 4 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxMessagesPerSecond: 300,
+  maxConnectionsPerIp: 200,
+  trustProxy: false,
   heartbeatMs: 30_000,
   unloadDelayMs: 5_000,
 };
@@ -47,6 +56,8 @@ export class Relay {
   private readonly sessions = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly messageLimiter: RateLimiterMemory;
+  private readonly connectionLimiter: RateLimiterMemory;
   private closing = false;
 
   constructor(
@@ -56,6 +67,9 @@ export class Relay {
     private readonly options: RelayOptions = DEFAULT_RELAY_OPTIONS,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
+    this.messageLimiter = new RateLimiterMemory({ points: options.maxMessagesPerSecond, duration: 1 });
+    // duration 0: a point is held for as long as the connection is open, and given back on close.
+    this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
     }, options.heartbeatMs);
@@ -73,7 +87,8 @@ export class Relay {
 
   /**
    * Takes an HTTP upgrade if its path is `/ws/…`; returns false to leave it to someone else.
-   * A malformed document ID is refused with HTTP 400 before any WebSocket exists.
+   * A malformed document ID is refused with HTTP 400; every other refusal is a close code sent
+   * right after the upgrade, before any document data, so browsers can tell why.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
@@ -88,8 +103,30 @@ export class Relay {
       rejectUpgrade(socket, 400, docId === null ? 'The document ID is not valid.' : describeBadDocId(docId));
       return true;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, docId));
+    const token = requestToken(req, url);
+    const ip = clientIp(req, this.options.trustProxy);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, docId, token, ip));
     return true;
+  }
+
+  /** Re-checks every open connection of a document after its links were rotated. */
+  accessChanged(docId: string, access: AccessState): void {
+    for (const session of this.sessions) {
+      if (session.docId !== docId || session.token === null || session.role === null) continue;
+      if (access.deleted) session.close(CloseCode.documentDeleted, 'document deleted');
+      else if (roleFor(docId, session.token, access) === null) session.close(CloseCode.forbidden, 'link revoked');
+    }
+  }
+
+  /** Closes every connection of a deleted document and drops it from memory without saving. */
+  documentDeleted(docId: string): void {
+    this.accessChanged(docId, { ...INITIAL_ACCESS, deleted: true });
+    const room = this.rooms.get(docId);
+    if (room) {
+      this.rooms.delete(docId);
+      this.cancelUnload(docId);
+      room.destroy();
+    }
   }
 
   /** Closes every connection, stores every pending change, then unloads every room. */
@@ -112,14 +149,57 @@ export class Relay {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, docId: string): void {
-    const session = new Session(docId, ws, this.log, this.metrics, this.options, (s) =>
-      this.onSessionClosed(s),
+  private accept(ws: WebSocket, docId: string, token: string | null, ip: string): void {
+    const session = new Session(
+      docId,
+      token,
+      ip,
+      ws,
+      { log: this.log, metrics: this.metrics, limits: this.options, messageLimiter: this.messageLimiter },
+      (s) => this.onSessionClosed(s),
     );
     this.sessions.add(session);
     this.metrics.connectionOpened();
     this.cancelUnload(docId);
-    this.log.debug({ docId, connectionId: session.origin.connectionId }, 'connection opened');
+    this.admit(session).catch((err: unknown) => {
+      this.log.error({ err, docId }, 'could not check access');
+      session.close(CloseCode.documentUnavailable, 'access could not be checked; try again later');
+    });
+  }
+
+  /** The door: address cap, capability, deletion. Nothing of the document is sent before this passes. */
+  private async admit(session: Session): Promise<void> {
+    const { docId, token } = session;
+    try {
+      await this.connectionLimiter.consume(session.clientIp);
+    } catch {
+      // Rejected: the address already holds its maximum of open connections.
+      this.log.warn({ docId }, 'too many connections from one address');
+      session.close(CloseCode.tooManyConnections, 'too many connections from this address');
+      return;
+    }
+    session.onRelease(() => {
+      this.connectionLimiter.reward(session.clientIp).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
+    });
+    if (session.isClosed) return;
+    if (!token) {
+      session.close(CloseCode.missingCapability, 'a capability token is required');
+      return;
+    }
+    const info = await this.store.getDocument(docId);
+    if (session.isClosed) return;
+    const access = info?.access ?? INITIAL_ACCESS;
+    if (access.deleted) {
+      session.close(CloseCode.documentDeleted, 'document deleted');
+      return;
+    }
+    const role = roleFor(docId, token, access);
+    if (role === null) {
+      session.close(CloseCode.forbidden, 'this link is not valid for this document');
+      return;
+    }
+    session.role = role;
+    this.log.debug({ docId, connectionId: session.origin.connectionId, role }, 'connection admitted');
     this.join(session);
   }
 
@@ -144,7 +224,14 @@ export class Relay {
     if (loaded) return Promise.resolve(loaded);
     let pending = this.loading.get(docId);
     if (!pending) {
-      pending = Room.load(docId, { store: this.store, log: this.log, metrics: this.metrics, saverOptions: this.options.saver })
+      pending = Room.load(docId, {
+        store: this.store,
+        log: this.log,
+        metrics: this.metrics,
+        saverOptions: this.options.saver,
+        limits: this.options,
+        onCorrupted: (room) => this.reload(room),
+      })
         .then((room) => {
           this.rooms.set(docId, room);
           this.log.debug({ docId }, 'document loaded');
@@ -156,9 +243,21 @@ export class Relay {
     return pending;
   }
 
+  /**
+   * An update threw half-way through integration: drop the in-memory copy once everything
+   * integrated so far is stored, and let clients reconnect to a copy loaded from storage.
+   */
+  private reload(room: Room): void {
+    if (this.rooms.get(room.docId) !== room) return;
+    this.rooms.delete(room.docId);
+    for (const session of this.sessions) {
+      if (session.docId === room.docId) session.close(CloseCode.documentUnavailable, 'document is reloading');
+    }
+    void room.saver.whenIdle().then(() => room.destroy());
+  }
+
   private onSessionClosed(session: Session): void {
     this.sessions.delete(session);
-    this.log.debug({ docId: session.docId, connectionId: session.origin.connectionId }, 'connection closed');
     const room = this.rooms.get(session.docId);
     if (room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
   }
@@ -189,7 +288,6 @@ export class Relay {
     this.log.debug({ docId: room.docId }, 'document unloaded');
   }
 }
-
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const reason = status === 400 ? 'Bad Request' : status === 503 ? 'Service Unavailable' : 'Error';

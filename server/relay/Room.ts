@@ -7,21 +7,42 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import * as authProtocol from 'y-protocols/auth';
 import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1, encodeUpdateMessage } from '../../lib/protocol/encode';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverOptions } from './DocumentSaver';
-import { ProtocolError } from './errors';
+import { ConnectionError, ProtocolError } from './errors';
+import { CloseCode } from '../../lib/protocol/closeCodes';
+import { assertWellFormedUpdate, dropPending, pendingBytes, wouldChange } from './updateGuard';
 import { isChangeOrigin, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
 import type { RoomConnection } from './RoomConnection';
+
+export interface RoomLimits {
+  /** Approximate stored size at which the document stops accepting changes. */
+  maxDocumentBytes: number;
+  /** Update data that cannot be integrated yet (missing dependencies) a document may hold. */
+  maxPendingBytes: number;
+}
+
+export const DEFAULT_ROOM_LIMITS: RoomLimits = {
+  maxDocumentBytes: 64 * 1024 * 1024,
+  maxPendingBytes: 1024 * 1024,
+};
 
 export interface RoomDeps {
   store: DocumentStore;
   log: Logger;
   metrics: Metrics;
   saverOptions?: SaverOptions;
+  limits?: RoomLimits;
+  /**
+   * Called when applying a well-formed-looking update threw half-way: the in-memory document may
+   * be inconsistent, so the owner reloads it from storage.
+   */
+  onCorrupted?: (room: Room) => void;
 }
 
 export class Room {
@@ -32,6 +53,9 @@ export class Room {
   /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
   private readonly controlled = new Map<ChangeOrigin, Set<number>>();
   private destroyed = false;
+  /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
+  private approxBytes: number;
+  private readonly limits: RoomLimits;
 
   /** Loads a document from storage. Throws if the store does. */
   static async load(docId: string, deps: RoomDeps): Promise<Room> {
@@ -59,13 +83,21 @@ export class Room {
     stored: { lastSeq: number; entries: number; bytes: number },
   ) {
     this.doc = doc;
+    this.limits = deps.limits ?? DEFAULT_ROOM_LIMITS;
+    this.approxBytes = stored.bytes;
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant: it has no presence of its own.
     this.awareness.setLocalState(null);
     this.saver = new DocumentSaver(
       docId,
       deps.store,
-      { snapshot: () => Y.encodeStateAsUpdate(this.doc) },
+      {
+        snapshot: () => {
+          const snapshot = Y.encodeStateAsUpdate(this.doc);
+          this.approxBytes = snapshot.byteLength;
+          return snapshot;
+        },
+      },
       deps.log,
       deps.metrics,
       stored,
@@ -150,15 +182,69 @@ export class Room {
   }
 
   private receiveSync(conn: RoomConnection, decoder: decoding.Decoder): void {
-    const reply = encoding.createEncoder();
-    encoding.writeVarUint(reply, MessageType.sync);
+    let step: number;
+    let payload: Uint8Array;
     try {
-      syncProtocol.readSyncMessage(decoder, reply, this.doc, conn.origin);
+      step = decoding.readVarUint(decoder);
+      payload = decoding.readVarUint8Array(decoder);
     } catch (cause) {
-      throw new ProtocolError('invalid sync message', { cause });
+      throw new ProtocolError('truncated sync message', { cause });
     }
-    // A step 1 produces a step 2 reply; updates and step 2 produce nothing.
-    if (encoding.length(reply) > 1) this.send(conn, MessageType.sync, encoding.toUint8Array(reply));
+    switch (step) {
+      case syncProtocol.messageYjsSyncStep1:
+        this.answerSyncStep1(conn, payload);
+        return;
+      case syncProtocol.messageYjsSyncStep2:
+      case syncProtocol.messageYjsUpdate:
+        this.applyClientUpdate(conn, payload);
+        return;
+      default:
+        throw new ProtocolError(`unknown sync message type ${step}`);
+    }
+  }
+
+  private answerSyncStep1(conn: RoomConnection, stateVector: Uint8Array): void {
+    let update: Uint8Array;
+    try {
+      update = Y.encodeStateAsUpdate(this.doc, stateVector);
+    } catch (cause) {
+      throw new ProtocolError('invalid state vector', { cause });
+    }
+    const message = encoding.createEncoder();
+    encoding.writeVarUint(message, MessageType.sync);
+    encoding.writeVarUint(message, syncProtocol.messageYjsSyncStep2);
+    encoding.writeVarUint8Array(message, update);
+    this.send(conn, MessageType.sync, encoding.toUint8Array(message));
+  }
+
+  /** A change from a client: checked, bounded, applied with the connection as its origin. */
+  private applyClientUpdate(conn: RoomConnection, update: Uint8Array): void {
+    assertWellFormedUpdate(update);
+    if (!conn.canEdit) {
+      // View-only: nothing is applied, stored or relayed. Tell the client if it tried to change anything.
+      if (wouldChange(this.doc, update)) {
+        this.deps.metrics.frameRejected();
+        const denial = encoding.createEncoder();
+        encoding.writeVarUint(denial, MessageType.auth);
+        authProtocol.writePermissionDenied(denial, 'This is a view-only link: changes are not saved.');
+        this.send(conn, MessageType.auth, encoding.toUint8Array(denial));
+      }
+      return;
+    }
+    if (this.approxBytes + update.byteLength > this.limits.maxDocumentBytes) {
+      throw new ConnectionError(CloseCode.documentTooLarge, 'the document has reached its size limit');
+    }
+    try {
+      Y.applyUpdate(this.doc, update, conn.origin);
+    } catch (cause) {
+      this.deps.log.error({ err: cause, docId: this.docId }, 'applying an update failed half-way; reloading the document from storage');
+      this.deps.onCorrupted?.(this);
+      throw new ProtocolError('update could not be applied', { cause });
+    }
+    if (pendingBytes(this.doc) > this.limits.maxPendingBytes) {
+      dropPending(this.doc);
+      throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
+    }
   }
 
   private receiveAwareness(conn: RoomConnection, decoder: decoding.Decoder): void {
@@ -172,7 +258,10 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
-    if (from.kind !== 'storage') this.saver.enqueue(update, from);
+    if (from.kind !== 'storage') {
+      this.saver.enqueue(update, from);
+      this.approxBytes += update.byteLength;
+    }
     // Encoded once for every receiver; never sent back to the connection it came from.
     const message = encodeUpdateMessage(update);
     let receivers = 0;

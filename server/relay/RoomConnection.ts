@@ -1,12 +1,14 @@
 import type { ClientOrigin } from './origins';
 
 /**
- * What a room needs from a connection: three members. The WebSocket session implements it; unit
+ * What a room needs from a connection: a few members. The WebSocket session implements it; unit
  * tests use fakes, so room logic is tested without sockets.
  */
 export interface RoomConnection {
   /** The origin tag for every change this connection makes. */
   readonly origin: ClientOrigin;
+  /** False for view-only connections: the room refuses their document changes. */
+  readonly canEdit: boolean;
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
 }

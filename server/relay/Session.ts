@@ -1,9 +1,11 @@
 /**
- * One WebSocket connection to one document. Queues frames (bounded) until its room is loaded,
- * then hands each frame to the room. A bad frame closes this connection only.
+ * One WebSocket connection to one document. Queues frames (bounded) until it is authorised and
+ * its room is loaded, then hands each frame to the room. A bad frame closes this connection only.
  */
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from 'pino';
+import type { RateLimiterMemory } from 'rate-limiter-flexible';
+import { roleAllows, type Role } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import type { Metrics } from '../metrics';
 import { ConnectionError } from './errors';
@@ -12,35 +14,59 @@ import type { Room } from './Room';
 import type { RoomConnection } from './RoomConnection';
 
 export interface SessionLimits {
-  /** Bytes a connection may send before its room has loaded (GHSA-xwhh-v746-pj9m). */
+  /** Bytes a connection may send before it is authorised and its room loaded (GHSA-xwhh-v746-pj9m). */
   maxQueuedBytes: number;
   /** Bytes we may buffer for a client that reads too slowly before dropping it (it resyncs on reconnect). */
   maxBufferedBytes: number;
+}
+
+export interface SessionDeps {
+  log: Logger;
+  metrics: Metrics;
+  limits: SessionLimits;
+  /** Messages per second per connection. */
+  messageLimiter: RateLimiterMemory;
 }
 
 export class Session implements RoomConnection {
   readonly origin: ClientOrigin = newClientOrigin();
   /** Answered a ping since the last heartbeat. */
   alive = true;
+  /** Set once the capability is verified; null while authorising. */
+  role: Role | null = null;
   private room: Room | null = null;
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private closed = false;
+  private readonly rateKey: string;
+  private readonly releaseHooks: (() => void)[] = [];
 
   constructor(
     readonly docId: string,
+    /** The capability token presented at the upgrade (never logged). */
+    readonly token: string | null,
+    readonly clientIp: string,
     private readonly ws: WebSocket,
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-    private readonly limits: SessionLimits,
+    private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session) => void,
   ) {
+    this.rateKey = String(this.origin.connectionId);
     ws.on('message', this.onMessage);
     ws.on('pong', () => {
       this.alive = true;
     });
     ws.on('close', () => this.handleClosed());
-    ws.on('error', (err) => this.log.warn({ err, docId, connectionId: this.origin.connectionId }, 'websocket error'));
+    ws.on('error', (err) => this.deps.log.warn({ err, docId, connectionId: this.origin.connectionId }, 'websocket error'));
+  }
+
+  get canEdit(): boolean {
+    return this.role !== null && roleAllows(this.role, 'edit');
+  }
+
+  /** Runs `hook` when this session closes (at once if it already has). */
+  onRelease(hook: () => void): void {
+    if (this.closed) hook();
+    else this.releaseHooks.push(hook);
   }
 
   get isClosed(): boolean {
@@ -50,6 +76,7 @@ export class Session implements RoomConnection {
   /** Joins the loaded room and replays frames that arrived while it was loading. */
   attach(room: Room): void {
     if (this.closed) return;
+    if (this.role === null) throw new Error('a session must be authorised before it joins a room');
     this.room = room;
     room.addConnection(this);
     const queued = this.queue;
@@ -63,19 +90,19 @@ export class Session implements RoomConnection {
 
   send(message: Uint8Array): void {
     if (this.closed) return;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered: this.ws.bufferedAmount }, 'client too slow; closing');
+    if (this.ws.bufferedAmount > this.deps.limits.maxBufferedBytes) {
+      this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered: this.ws.bufferedAmount }, 'client too slow; closing');
       this.close(CloseCode.slowConsumer, 'too much data queued for this connection');
       return;
     }
     this.ws.send(message, { binary: true }, (err) => {
-      if (err) this.log.debug({ err, connectionId: this.origin.connectionId }, 'send failed; connection is closing');
+      if (err) this.deps.log.debug({ err, connectionId: this.origin.connectionId }, 'send failed; connection is closing');
     });
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    if (code !== CloseCode.normal && code !== CloseCode.goingAway) this.metrics.connectionRefused(code);
+    if (code !== CloseCode.normal && code !== CloseCode.goingAway) this.deps.metrics.connectionRefused(code);
     this.ws.close(code, reason);
     this.handleClosed();
   }
@@ -83,8 +110,8 @@ export class Session implements RoomConnection {
   /** Sends a ping; a session that did not answer the previous one is terminated. */
   heartbeat(): void {
     if (!this.alive) {
-      this.log.info({ docId: this.docId, connectionId: this.origin.connectionId }, 'heartbeat missed; closing');
-      this.metrics.connectionRefused(CloseCode.heartbeatTimeout);
+      this.deps.log.info({ docId: this.docId, connectionId: this.origin.connectionId }, 'heartbeat missed; closing');
+      this.deps.metrics.connectionRefused(CloseCode.heartbeatTimeout);
       this.ws.terminate();
       this.handleClosed();
       return;
@@ -95,6 +122,13 @@ export class Session implements RoomConnection {
 
   private readonly onMessage = (data: RawData, isBinary: boolean): void => {
     if (this.closed) return;
+    // The limiter answers asynchronously; frames already in this read are still handled, and
+    // the connection closes right after (a bound of one socket read, not of the flood).
+    this.deps.messageLimiter.consume(this.rateKey).catch(() => {
+      if (this.closed) return;
+      this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId }, 'message rate limit exceeded; closing');
+      this.close(CloseCode.rateLimited, 'too many messages per second');
+    });
     if (!isBinary) {
       this.fail(new ConnectionError(CloseCode.malformedMessage, 'text frames are not part of the protocol'));
       return;
@@ -105,7 +139,7 @@ export class Session implements RoomConnection {
       return;
     }
     this.queuedBytes += frame.byteLength;
-    if (this.queuedBytes > this.limits.maxQueuedBytes) {
+    if (this.queuedBytes > this.deps.limits.maxQueuedBytes) {
       this.fail(new ConnectionError(CloseCode.messageTooLarge, 'too much data sent before the document was ready'));
       return;
     }
@@ -123,7 +157,8 @@ export class Session implements RoomConnection {
   private fail(err: unknown): void {
     const code = err instanceof ConnectionError ? err.closeCode : CloseCode.malformedMessage;
     const reason = err instanceof Error ? err.message : 'invalid message';
-    this.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId, code }, 'closing connection after a bad message');
+    this.deps.metrics.frameRejected();
+    this.deps.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId, code }, 'closing connection after a bad message');
     // Close reasons are limited to 123 bytes by RFC 6455.
     this.close(code, reason.slice(0, 120));
   }
@@ -133,6 +168,8 @@ export class Session implements RoomConnection {
     this.closed = true;
     this.queue = [];
     this.room?.removeConnection(this);
+    this.deps.messageLimiter.delete(this.rateKey).catch((err: unknown) => this.deps.log.debug({ err }, 'rate limiter cleanup failed'));
+    for (const hook of this.releaseHooks.splice(0)) hook();
     this.onClosed(this);
   }
 }

@@ -5,7 +5,7 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { MemoryStore } from '../../server/storage/MemoryStore';
-import { newDocId } from '../../lib/ids';
+import { mintDocument } from '../../lib/auth/capabilities';
 
 class FlakyStore extends MemoryStore {
   healthy = true;
@@ -33,9 +33,13 @@ async function serve(store: MemoryStore): Promise<RunningServer> {
   return server;
 }
 
-function connect(server: RunningServer, docId: string) {
+function connect(server: RunningServer, caps: { docId: string; edit: string }) {
   const doc = new Y.Doc();
-  const provider = new WebsocketProvider(server.wsUrl, docId, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+  const provider = new WebsocketProvider(server.wsUrl, caps.docId, doc, {
+    WebSocketPolyfill: WebSocket as never,
+    disableBc: true,
+    params: { token: caps.edit },
+  });
   cleanups.push(() => provider.destroy());
   const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
   return { doc, provider, synced };
@@ -45,8 +49,8 @@ describe('relay room lifecycle', () => {
   it('shares one load between connections that arrive together', async () => {
     const store = new FlakyStore();
     const server = await serve(store);
-    const docId = newDocId();
-    const clients = [connect(server, docId), connect(server, docId), connect(server, docId)];
+    const caps = mintDocument();
+    const clients = [connect(server, caps), connect(server, caps), connect(server, caps)];
     await Promise.all(clients.map((c) => c.synced));
     expect(store.loads).toBe(1);
   });
@@ -54,8 +58,9 @@ describe('relay room lifecycle', () => {
   it('keeps a document in memory while its save fails, and unloads it once saved', async () => {
     const store = new FlakyStore();
     const server = await serve(store);
-    const docId = newDocId();
-    const client = connect(server, docId);
+    const caps = mintDocument();
+    const { docId } = caps;
+    const client = connect(server, caps);
     await client.synced;
     store.healthy = false;
     client.doc.getText('t').insert(0, 'keep me');

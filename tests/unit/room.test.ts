@@ -9,7 +9,8 @@ import { pino } from 'pino';
 import { Room } from '../../server/relay/Room';
 import { newClientOrigin, type ClientOrigin } from '../../server/relay/origins';
 import type { RoomConnection } from '../../server/relay/RoomConnection';
-import { ProtocolError } from '../../server/relay/errors';
+import { ConnectionError, ProtocolError } from '../../server/relay/errors';
+import { CloseCode } from '../../lib/protocol/closeCodes';
 import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { MessageType } from '../../lib/protocol/messageTypes';
@@ -20,6 +21,7 @@ const log = pino({ level: 'silent' });
 
 class FakeConnection implements RoomConnection {
   readonly origin: ClientOrigin = newClientOrigin();
+  constructor(readonly canEdit = true) {}
   readonly received: Uint8Array[] = [];
   closed: { code: number; reason: string } | null = null;
   send(message: Uint8Array): void {
@@ -64,13 +66,14 @@ function textUpdate(text: string): Uint8Array {
 }
 
 const rooms: Room[] = [];
-async function loadRoom(store = new MemoryStore(), docId = newDocId()) {
+async function loadRoom(store = new MemoryStore(), docId = newDocId(), limits = { maxDocumentBytes: 1 << 20, maxPendingBytes: 1 << 16 }) {
   const metrics = new Metrics(() => ({ connections: 0, documentsLoaded: 0 }), false);
   const room = await Room.load(docId, {
     store,
     log,
     metrics,
     saverOptions: { compactAfterUpdates: 3, compactAfterBytes: 1 << 20, retryDelayMs: 5, maxRetryDelayMs: 20 },
+    limits,
   });
   rooms.push(room);
   return { room, store, docId };
@@ -196,5 +199,56 @@ describe('Room', () => {
     expect(() => room.receive(conn, new Uint8Array([99]))).toThrow(ProtocolError);
     expect(() => room.receive(conn, new Uint8Array([MessageType.sync, 7]))).toThrow(ProtocolError); // unknown sync step
     expect(Y.encodeStateVector(room.doc)).toEqual(before);
+  });
+
+  it('refuses document changes from a view-only connection and tells it so', async () => {
+    const { room, store, docId } = await loadRoom();
+    const [viewer, editor] = [new FakeConnection(false), new FakeConnection(true)];
+    room.addConnection(viewer);
+    room.addConnection(editor);
+    const before = Y.encodeStateVector(room.doc);
+    const step2 = encoding.createEncoder();
+    encoding.writeVarUint(step2, MessageType.sync);
+    encoding.writeVarUint(step2, syncProtocol.messageYjsSyncStep2);
+    encoding.writeVarUint8Array(step2, textUpdate('sneaky'));
+    room.receive(viewer, encodeUpdateMessage(textUpdate('sneaky')));
+    room.receive(viewer, encoding.toUint8Array(step2));
+    expect(Y.encodeStateVector(room.doc)).toEqual(before);
+    expect(editor.syncUpdatesReceived()).toBe(0);
+    expect(viewer.received.filter((f) => f[0] === MessageType.auth)).toHaveLength(2);
+    await room.saver.whenIdle();
+    expect((await store.load(docId)).updates).toHaveLength(0);
+    // Positive control: the same update over an edit connection changes the document.
+    room.receive(editor, encodeUpdateMessage(textUpdate('sneaky')));
+    expect(room.doc.getText('t').toString()).toBe('sneaky');
+    expect(viewer.syncUpdatesReceived()).toBe(1);
+  });
+
+  it('closes a connection that would grow the document past its cap', async () => {
+    const { room } = await loadRoom(undefined, undefined, { maxDocumentBytes: 200, maxPendingBytes: 1 << 16 });
+    const conn = new FakeConnection();
+    room.addConnection(conn);
+    room.receive(conn, encodeUpdateMessage(textUpdate('small')));
+    const big = () => room.receive(conn, encodeUpdateMessage(textUpdate('x'.repeat(500))));
+    expect(big).toThrow(ConnectionError);
+    try {
+      big();
+    } catch (err) {
+      expect((err as ConnectionError).closeCode).toBe(CloseCode.documentTooLarge);
+    }
+    expect(room.doc.getText('t').toString()).toBe('small');
+  });
+
+  it('drops update data whose dependencies never arrive once it exceeds the pending cap', async () => {
+    const { room } = await loadRoom(undefined, undefined, { maxDocumentBytes: 1 << 20, maxPendingBytes: 100 });
+    const conn = new FakeConnection();
+    room.addConnection(conn);
+    const source = new Y.Doc();
+    source.getText('t').insert(0, 'base');
+    const sv = Y.encodeStateVector(source);
+    source.getText('t').insert(4, 'y'.repeat(300));
+    const orphan = Y.encodeStateAsUpdate(source, sv); // depends on 'base', which the room lacks
+    expect(() => room.receive(conn, encodeUpdateMessage(orphan))).toThrow(ConnectionError);
+    expect(room.doc.store.pendingStructs).toBeNull();
   });
 });
