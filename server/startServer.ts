@@ -86,7 +86,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return;
     }
     // Production: nothing else speaks WebSocket here.
-    socket.destroy();
+    socket.once('finish', () => socket.destroy());
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
 
   // Slow-loris protection for plain HTTP; WebSocket connections are unaffected once upgraded.

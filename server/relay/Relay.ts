@@ -21,8 +21,6 @@ import { Session, type SessionLimits } from './Session';
 export const RELAY_PATH_PREFIX = '/ws/';
 
 export interface RelayOptions extends SessionLimits, RoomLimits {
-  /** Largest accepted frame in bytes (ws maxPayload). */
-  maxMessageBytes: number;
   /** Messages per second one connection may send. */
   maxMessagesPerSecond: number;
   /** Open connections per client address. */
@@ -66,7 +64,9 @@ export class Relay {
     private readonly metrics: Metrics,
     private readonly options: RelayOptions = DEFAULT_RELAY_OPTIONS,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
+    // Frames up to twice the cap are read so we can refuse them with our own code (4413); beyond
+    // that ws itself drops the connection (1009) without buffering more.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2 });
     this.messageLimiter = new RateLimiterMemory({ points: options.maxMessagesPerSecond, duration: 1 });
     // duration 0: a point is held for as long as the connection is open, and given back on close.
     this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
@@ -173,7 +173,9 @@ export class Relay {
     try {
       await this.connectionLimiter.consume(session.clientIp);
     } catch {
-      // Rejected: the address already holds its maximum of open connections.
+      // Rejected: the address already holds its maximum of open connections. A refused consume
+      // still counts its point, so give it back.
+      this.connectionLimiter.reward(session.clientIp).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
       this.log.warn({ docId }, 'too many connections from one address');
       session.close(CloseCode.tooManyConnections, 'too many connections from this address');
       return;

@@ -14,6 +14,8 @@ import type { Room } from './Room';
 import type { RoomConnection } from './RoomConnection';
 
 export interface SessionLimits {
+  /** Largest frame we accept; a larger one closes the connection with 4413. */
+  maxMessageBytes: number;
   /** Bytes a connection may send before it is authorised and its room loaded (GHSA-xwhh-v746-pj9m). */
   maxQueuedBytes: number;
   /** Bytes we may buffer for a client that reads too slowly before dropping it (it resyncs on reconnect). */
@@ -134,6 +136,10 @@ export class Session implements RoomConnection {
       return;
     }
     const frame = toUint8Array(data);
+    if (frame.byteLength > this.deps.limits.maxMessageBytes) {
+      this.fail(new ConnectionError(CloseCode.messageTooLarge, 'message too large'));
+      return;
+    }
     if (this.room) {
       this.deliver(frame);
       return;
