@@ -10,6 +10,8 @@ export interface RawSocket {
   /** Resolves once open (rejects if refused before opening). */
   opened: Promise<void>;
   send(frame: Uint8Array | string): void;
+  /** Resolves 'matched' at the next binary frame that satisfies `test`, or 'closed' if the socket closes first. */
+  waitFor(test: (frame: Uint8Array) => boolean): Promise<'matched' | 'closed'>;
 }
 
 export function openRawSocket(url: string): RawSocket {
@@ -40,6 +42,23 @@ export function openRawSocket(url: string): RawSocket {
     opened,
     send(frame) {
       if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: typeof frame !== 'string' });
+    },
+    waitFor(test) {
+      if (ws.readyState === WebSocket.CLOSED) return Promise.resolve('closed');
+      return new Promise((resolve) => {
+        const onMessage = (data: Buffer, isBinary: boolean) => {
+          if (!isBinary || !test(new Uint8Array(data))) return;
+          done('matched');
+        };
+        const onClose = () => done('closed');
+        const done = (outcome: 'matched' | 'closed') => {
+          ws.off('message', onMessage);
+          ws.off('close', onClose);
+          resolve(outcome);
+        };
+        ws.on('message', onMessage);
+        ws.on('close', onClose);
+      });
     },
   };
 }
