@@ -1,4 +1,24 @@
 /** @type {import('next').NextConfig} */
+
+const dev = process.env.NODE_ENV === 'development';
+
+// Next inlines its bootstrap scripts, and ProseMirror and remote cursors use inline styles, so
+// those need 'unsafe-inline'; everything else is same-origin only. Dev adds eval for hot reload.
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
@@ -10,6 +30,7 @@ const nextConfig = {
         headers: [
           { key: 'Referrer-Policy', value: 'no-referrer' },
           { key: 'X-Content-Type-Options', value: 'nosniff' },
+          { key: 'Content-Security-Policy', value: contentSecurityPolicy },
         ],
       },
     ];
