@@ -1,0 +1,106 @@
+/**
+ * One open document in the browser: its Y.Doc replica, the relay connection, and the connection
+ * status the UI shows. Framework-free; the React editor subscribes to it.
+ */
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { isPermanentRefusal } from '../protocol/closeCodes';
+import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
+import { describeConnection, INITIAL_FACTS, type ConnectionFacts, type StatusView } from './connectionStatus';
+import type { Identity } from './identity';
+
+export class DocumentSession {
+  readonly doc = new Y.Doc();
+  readonly provider: WebsocketProvider;
+  private facts: ConnectionFacts;
+  private view: StatusView;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    readonly docId: string,
+    readonly token: string,
+    relayUrl: string,
+    identity: Identity,
+    readonly canEdit: boolean,
+  ) {
+    const online = typeof navigator === 'undefined' ? true : navigator.onLine;
+    this.facts = { ...INITIAL_FACTS, online };
+    this.view = describeConnection(this.facts);
+    this.provider = new WebsocketProvider(relayUrl, docId, this.doc, { params: { token }, connect: online, maxBackoffTime: 5000 });
+    this.setIdentity(identity);
+    this.provider.on('status', this.onStatus);
+    this.provider.on('sync', this.onSync);
+    this.provider.on('closed', this.onClosed);
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
+  }
+
+  get fragment(): Y.XmlFragment {
+    return this.doc.getXmlFragment(BODY_FRAGMENT);
+  }
+
+  get title(): Y.Text {
+    return this.doc.getText(TITLE_TEXT);
+  }
+
+  get status(): StatusView {
+    return this.view;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setIdentity(identity: Identity): void {
+    this.provider.awareness.setLocalStateField('user', { ...identity, role: this.canEdit ? 'editor' : 'viewer' });
+  }
+
+  /** Try again now, e.g. from a "Reconnect" button. */
+  reconnect(): void {
+    if (this.facts.refusal) return;
+    this.provider.disconnect();
+    this.provider.connect();
+  }
+
+  destroy(): void {
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
+    this.provider.off('status', this.onStatus);
+    this.provider.off('sync', this.onSync);
+    this.provider.off('closed', this.onClosed);
+    this.provider.destroy();
+    this.doc.destroy();
+    this.listeners.clear();
+  }
+
+  private update(patch: Partial<ConnectionFacts>): void {
+    this.facts = { ...this.facts, ...patch };
+    const next = describeConnection(this.facts);
+    if (next.status === this.view.status && next.text === this.view.text) return;
+    this.view = next;
+    for (const listener of this.listeners) listener();
+  }
+
+  private readonly onStatus = ({ status }: { status: 'connecting' | 'connected' | 'disconnected' }) => {
+    this.update({ socket: status, synced: status === 'connected' ? this.provider.synced : false });
+  };
+
+  private readonly onSync = (synced: boolean) => this.update({ synced });
+
+  private readonly onClosed = (event: { code: number; reason: string }) => {
+    if (isPermanentRefusal(event.code)) this.update({ refusal: event });
+  };
+
+  // Chromium keeps sockets open while "offline" (frames are held), so react to the browser's
+  // own signal: drop the socket now and reconnect at once when the network is back.
+  private readonly onOffline = () => {
+    this.update({ online: false, synced: false });
+    this.provider.disconnect();
+  };
+
+  private readonly onOnline = () => {
+    this.update({ online: true });
+    if (!this.facts.refusal) this.provider.connect();
+  };
+}
