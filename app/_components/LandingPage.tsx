@@ -1,0 +1,86 @@
+'use client';
+
+import { useEffect, useState } from 'react';
+import { mintDocument } from '../../lib/auth/capabilities';
+import { safeStorage } from '../../lib/client/browserStorage';
+import { forgetDocument, listRecent, rememberDocument, type RecentDocument } from '../../lib/client/recentDocuments';
+import { UNTITLED } from '../../lib/documents/dataModel';
+
+interface CreatedDocument {
+  id: string;
+  ownerUrl: string;
+}
+
+/** Asks the server for a new document; offline, mints one in the browser (links are self-verifying). */
+async function createDocument(): Promise<{ id: string; owner: string }> {
+  try {
+    const res = await fetch('/api/docs', { method: 'POST' });
+    if (!res.ok) throw new Error(`the server answered ${res.status}`);
+    const created = (await res.json()) as CreatedDocument;
+    const owner = new URL(created.ownerUrl).hash.replace(/^#token=/, '');
+    return { id: created.id, owner };
+  } catch (err) {
+    console.warn('concord: creating the document on this device; it reaches the server when online', err);
+    const caps = mintDocument();
+    return { id: caps.docId, owner: caps.owner };
+  }
+}
+
+const ROLE_LABEL = { owner: 'Owner', edit: 'Can edit', view: 'View only' } as const;
+
+export default function LandingPage() {
+  const [recent, setRecent] = useState<RecentDocument[] | null>(null);
+  const [creating, setCreating] = useState(false);
+
+  useEffect(() => {
+    setRecent(listRecent(safeStorage()));
+  }, []);
+
+  async function onCreate() {
+    setCreating(true);
+    const { id, owner } = await createDocument();
+    rememberDocument(safeStorage(), { id, title: '', token: owner, role: 'owner', openedAt: Date.now() });
+    window.location.assign(`/d/${id}#token=${owner}`);
+  }
+
+  return (
+    <main className="landing">
+      <header className="landing-header">
+        <h1 className="brand">Concord</h1>
+        <p className="tagline">Write together in real time. Every change is saved, and nobody waits on the network.</p>
+        <button type="button" className="button primary large" onClick={onCreate} disabled={creating} data-testid="new-document">
+          {creating ? 'Creating…' : 'New document'}
+        </button>
+      </header>
+      <section className="recent" aria-labelledby="recent-heading">
+        <h2 id="recent-heading">Recently opened in this browser</h2>
+        {recent === null ? null : recent.length === 0 ? (
+          <p className="muted" data-testid="recent-empty">
+            Nothing yet. Documents you open here will be listed for quick access.
+          </p>
+        ) : (
+          <ul className="recent-list" data-testid="recent-list">
+            {recent.map((doc) => (
+              <li key={doc.id} data-doc-id={doc.id}>
+                <a href={`/d/${doc.id}#token=${doc.token}`} className="recent-title">
+                  {doc.title || UNTITLED}
+                </a>
+                <span className="recent-meta">
+                  {ROLE_LABEL[doc.role]} · opened {new Date(doc.openedAt).toLocaleString()}
+                </span>
+                <button
+                  type="button"
+                  className="link-button"
+                  aria-label={`Remove ${doc.title || UNTITLED} from this list`}
+                  onClick={() => setRecent(forgetDocument(safeStorage(), doc.id))}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </main>
+  );
+}

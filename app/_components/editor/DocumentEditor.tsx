@@ -1,0 +1,202 @@
+'use client';
+
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import type { EditorState } from 'prosemirror-state';
+import type { EditorView } from 'prosemirror-view';
+import { roleAllows, roleFor, type Role } from '../../../lib/auth/capabilities';
+import { safeStorage } from '../../../lib/client/browserStorage';
+import { DocumentSession } from '../../../lib/client/DocumentSession';
+import { loadIdentity, saveName, type Identity } from '../../../lib/client/identity';
+import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from '../../../lib/client/recentDocuments';
+import { relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
+import { UNTITLED } from '../../../lib/documents/dataModel';
+import { exportDocument } from '../../../lib/documents/exportDocument';
+import PresenceList from './PresenceList';
+import ProseMirrorView from './ProseMirrorView';
+import SharePanel from './SharePanel';
+import StatusBadge from './StatusBadge';
+import TitleField from './TitleField';
+import Toolbar from './Toolbar';
+
+type Access = { token: string; role: Role } | { missing: true };
+
+/** The capability for this page: the link's fragment, else one remembered from an earlier visit. */
+async function resolveAccess(docId: string): Promise<Access> {
+  const token = tokenFromHash(window.location.hash) ?? findRecent(safeStorage(), docId)?.token ?? null;
+  if (!token) return { missing: true };
+  const local = roleFor(docId, token);
+  if (local) return { token, role: local };
+  // Not on the hash chain: a rotated link, which only the server can check.
+  try {
+    const res = await fetch(`/api/docs/${docId}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (res.ok) return { token, role: ((await res.json()) as { role: Role }).role };
+  } catch (err) {
+    console.warn('concord: could not check this link with the server', err);
+  }
+  // Let the relay decide; a bad link is refused there with an explanation.
+  return { token, role: 'view' };
+}
+
+export default function DocumentEditor({ docId }: { docId: string }) {
+  const [access, setAccess] = useState<Access | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    void resolveAccess(docId).then((a) => !cancelled && setAccess(a));
+    return () => {
+      cancelled = true;
+    };
+  }, [docId]);
+
+  if (!access) return <div className="editor-loading">Opening the document…</div>;
+  if ('missing' in access) {
+    return (
+      <main className="message-page">
+        <div className="message-card" data-testid="missing-token">
+          <p className="message-status">No access</p>
+          <h1>This link has no access token</h1>
+          <p>Concord links look like <code>/d/…#token=…</code>. Ask the document&apos;s owner for an edit or view link.</p>
+          <p>
+            <a href="/">Go to Concord&apos;s start page</a>
+          </p>
+        </div>
+      </main>
+    );
+  }
+  return <Workspace docId={docId} token={access.token} role={access.role} />;
+}
+
+function Workspace({ docId, token, role }: { docId: string; token: string; role: Role }) {
+  const [identity, setIdentity] = useState<Identity>(() => loadIdentity(safeStorage()));
+  const [session, setSession] = useState<DocumentSession | null>(null);
+  const canEdit = roleAllows(role, 'edit');
+  useEffect(() => {
+    // Created in an effect (not render) so React's double-invoked renders never open two sockets.
+    const created = new DocumentSession(docId, token, relayUrl(window.location), loadIdentity(safeStorage()), canEdit);
+    setSession(created);
+    return () => created.destroy();
+  }, [docId, token, canEdit]);
+  if (!session) return <div className="editor-loading">Connecting…</div>;
+  return <SessionWorkspace session={session} role={role} identity={identity} setIdentity={setIdentity} />;
+}
+
+interface SessionWorkspaceProps {
+  session: DocumentSession;
+  role: Role;
+  identity: Identity;
+  setIdentity(identity: Identity): void;
+}
+
+function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorkspaceProps) {
+  const { docId, token, canEdit } = session;
+  const status = useSyncExternalStore(
+    useCallback((onChange) => session.subscribe(onChange), [session]),
+    () => session.status,
+  );
+  const [view, setView] = useState<EditorView | null>(null);
+  const [pmState, setPmState] = useState<EditorState | null>(null);
+  const [sharing, setSharing] = useState(false);
+  const [title, setTitle] = useState('');
+
+  useEffect(() => session.setIdentity(identity), [session, identity]);
+
+  useEffect(() => {
+    rememberDocument(safeStorage(), { id: docId, title: session.title.toString(), token, role, openedAt: Date.now() });
+    const onTitle = () => {
+      const text = session.title.toString();
+      setTitle(text);
+      updateRecentTitle(safeStorage(), docId, text);
+    };
+    session.title.observe(onTitle);
+    return () => session.title.unobserve(onTitle);
+  }, [session, docId, token, role]);
+
+  useEffect(() => {
+    document.title = `${title.trim() || UNTITLED} — Concord`;
+  }, [title]);
+
+  useEffect(() => {
+    if (!view) return;
+    // Test and automation hook: document text from the editor state (never from the DOM, which
+    // also holds remote cursor labels).
+    (window as unknown as { __concord?: unknown }).__concord = {
+      ready: true,
+      getText: () => view.state.doc.textBetween(0, view.state.doc.content.size, '\n'),
+      getTitle: () => session.title.toString(),
+    };
+    return () => {
+      delete (window as unknown as { __concord?: unknown }).__concord;
+    };
+  }, [view, session]);
+
+  function downloadLocalCopy() {
+    const exported = exportDocument(session.doc, 'md');
+    const url = URL.createObjectURL(new Blob([exported.body], { type: exported.contentType }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = exported.fileName;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  const refused = status.status === 'refused';
+
+  return (
+    <div className="workspace">
+      <header className="doc-header">
+        <a href="/" className="brand small" aria-label="Concord start page">
+          Concord
+        </a>
+        <TitleField title={session.title} editable={canEdit} />
+        {!canEdit && (
+          <span className="badge" data-testid="view-only">
+            View only
+          </span>
+        )}
+        <StatusBadge view={status} onReconnect={() => session.reconnect()} />
+        <PresenceList awareness={session.provider.awareness} />
+        <label className="name-field">
+          <span>Your name</span>
+          <input
+            data-testid="user-name"
+            defaultValue={identity.name}
+            maxLength={40}
+            onBlur={(e) => setIdentity(saveName(safeStorage(), identity, e.target.value))}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
+            }}
+          />
+        </label>
+        <button type="button" className="button primary" onClick={() => setSharing((s) => !s)} aria-expanded={sharing} data-testid="share">
+          Share
+        </button>
+      </header>
+      {sharing && <SharePanel docId={docId} token={token} role={role} onClose={() => setSharing(false)} />}
+      {refused && (
+        <div className="banner" role="alert" data-testid="refused">
+          <p>
+            <strong>{status.text}</strong> Changes you made here that were not synced are still in this tab.
+          </p>
+          <p>
+            <button type="button" className="button" onClick={downloadLocalCopy}>
+              Download your copy
+            </button>{' '}
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                forgetDocument(safeStorage(), docId);
+                window.location.assign('/');
+              }}
+            >
+              Forget on this device
+            </button>
+          </p>
+        </div>
+      )}
+      {canEdit && <Toolbar view={view} state={pmState} />}
+      <main className="page">
+        <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />
+      </main>
+    </div>
+  );
+}

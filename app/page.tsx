@@ -1,0 +1,5 @@
+import LandingPage from './_components/LandingPage';
+
+export default function Home() {
+  return <LandingPage />;
+}
