@@ -63,11 +63,10 @@ export class Room {
     try {
       const stored = await deps.store.load(docId);
       const doc = new Y.Doc({ gc: true });
-      if (stored.updates.length > 0) {
-        // One merged update integrates much faster than thousands of small ones.
-        const merged = stored.updates.length === 1 ? stored.updates[0]! : Y.mergeUpdates(stored.updates);
-        Y.applyUpdate(doc, merged, STORAGE_ORIGIN);
-      }
+      // One transaction for the whole log: observers and the update event fire once, not per entry.
+      doc.transact(() => {
+        for (const update of stored.updates) Y.applyUpdate(doc, update, STORAGE_ORIGIN);
+      }, STORAGE_ORIGIN);
       deps.metrics.loaded((performance.now() - started) / 1000, true);
       return new Room(docId, doc, deps, { lastSeq: stored.lastSeq, entries: stored.updates.length, bytes: stored.bytes });
     } catch (err) {
