@@ -33,7 +33,19 @@ export default function LandingPage() {
   const [creating, setCreating] = useState(false);
 
   useEffect(() => {
-    setRecent(listRecent(safeStorage()));
+    const refresh = () => {
+      setRecent(listRecent(safeStorage()));
+      setCreating(false);
+    };
+    refresh();
+    // "Back" from an editor may restore this page from the back/forward cache with its old state,
+    // and other tabs open documents too: re-read the list whenever either happens.
+    window.addEventListener('pageshow', refresh);
+    window.addEventListener('storage', refresh);
+    return () => {
+      window.removeEventListener('pageshow', refresh);
+      window.removeEventListener('storage', refresh);
+    };
   }, []);
 
   async function onCreate() {

@@ -4,9 +4,16 @@
  */
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { isPermanentRefusal } from '../protocol/closeCodes';
 import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
-import { describeConnection, INITIAL_FACTS, type ConnectionFacts, type StatusView } from './connectionStatus';
+import {
+  applyConnectionEvent,
+  describeConnection,
+  INITIAL_FACTS,
+  shouldConnect,
+  type ConnectionEvent,
+  type ConnectionFacts,
+  type StatusView,
+} from './connectionStatus';
 import type { Identity } from './identity';
 
 export class DocumentSession {
@@ -58,7 +65,7 @@ export class DocumentSession {
 
   /** Try again now, e.g. from a "Reconnect" button. */
   reconnect(): void {
-    if (this.facts.refusal) return;
+    if (!shouldConnect(this.facts)) return;
     this.provider.disconnect();
     this.provider.connect();
   }
@@ -74,33 +81,33 @@ export class DocumentSession {
     this.listeners.clear();
   }
 
-  private update(patch: Partial<ConnectionFacts>): void {
-    this.facts = { ...this.facts, ...patch };
+  private update(event: ConnectionEvent): void {
+    this.facts = applyConnectionEvent(this.facts, event);
     const next = describeConnection(this.facts);
     if (next.status === this.view.status && next.text === this.view.text) return;
     this.view = next;
     for (const listener of this.listeners) listener();
   }
 
-  private readonly onStatus = ({ status }: { status: 'connecting' | 'connected' | 'disconnected' }) => {
-    this.update({ socket: status, synced: status === 'connected' ? this.provider.synced : false });
+  private readonly onStatus = ({ status }: { status: ConnectionFacts['socket'] }) => {
+    this.update({ type: 'socket', status, providerSynced: this.provider.synced });
   };
 
-  private readonly onSync = (synced: boolean) => this.update({ synced });
+  private readonly onSync = (synced: boolean) => this.update({ type: 'sync', synced });
 
   private readonly onClosed = (event: { code: number; reason: string }) => {
-    if (isPermanentRefusal(event.code)) this.update({ refusal: event });
+    this.update({ type: 'closed', code: event.code, reason: event.reason });
   };
 
   // Chromium keeps sockets open while "offline" (frames are held), so react to the browser's
   // own signal: drop the socket now and reconnect at once when the network is back.
   private readonly onOffline = () => {
-    this.update({ online: false, synced: false });
+    this.update({ type: 'network', online: false });
     this.provider.disconnect();
   };
 
   private readonly onOnline = () => {
-    this.update({ online: true });
-    if (!this.facts.refusal) this.provider.connect();
+    this.update({ type: 'network', online: true });
+    if (shouldConnect(this.facts)) this.provider.connect();
   };
 }

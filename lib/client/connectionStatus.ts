@@ -1,8 +1,9 @@
 /**
  * What the status line says, derived from facts about the connection. Pure, so every case is
- * unit-tested; the session feeds it provider and browser events.
+ * unit-tested: the session turns provider and browser events into `ConnectionEvent`s, folds them
+ * with `applyConnectionEvent`, and shows `describeConnection` of the result.
  */
-import { describeCloseCode } from '../protocol/closeCodes';
+import { describeCloseCode, isPermanentRefusal } from '../protocol/closeCodes';
 
 export type ConnectionStatus = 'connecting' | 'synced' | 'offline' | 'refused';
 
@@ -22,7 +23,38 @@ export interface StatusView {
   text: string;
 }
 
+/** Everything that can change the connection facts. */
+export type ConnectionEvent =
+  /** y-websocket `status`; `providerSynced` is the provider's own `synced` flag at that moment. */
+  | { type: 'socket'; status: ConnectionFacts['socket']; providerSynced: boolean }
+  /** y-websocket `sync`. */
+  | { type: 'sync'; synced: boolean }
+  /** The server closed the socket (y-websocket `connection-close` / `closed`). */
+  | { type: 'closed'; code: number; reason: string }
+  /** window `online` / `offline`. */
+  | { type: 'network'; online: boolean };
+
 export const INITIAL_FACTS: ConnectionFacts = { online: true, socket: 'connecting', synced: false, refusal: null };
+
+export function applyConnectionEvent(facts: ConnectionFacts, event: ConnectionEvent): ConnectionFacts {
+  switch (event.type) {
+    case 'socket':
+      // A new socket must sync again before we claim "synced"; a stale flag from the last one lies.
+      return { ...facts, socket: event.status, synced: event.status === 'connected' ? event.providerSynced : false };
+    case 'sync':
+      return { ...facts, synced: event.synced };
+    case 'closed':
+      // Transient closes just reconnect; only permanent refusals stick (and stop reconnection).
+      return isPermanentRefusal(event.code) ? { ...facts, refusal: { code: event.code, reason: event.reason }, synced: false } : facts;
+    case 'network':
+      return { ...facts, online: event.online, synced: event.online ? facts.synced : false };
+  }
+}
+
+/** Whether the session should (re)open its socket now. */
+export function shouldConnect(facts: ConnectionFacts): boolean {
+  return facts.online && facts.refusal === null;
+}
 
 export function describeConnection(facts: ConnectionFacts): StatusView {
   if (facts.refusal) return { status: 'refused', text: describeCloseCode(facts.refusal.code) };

@@ -1,7 +1,8 @@
 'use client';
 
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { capabilitiesFromOwner, type Role } from '../../../lib/auth/capabilities';
+import { copyText } from '../../../lib/client/clipboard';
 import { shareLink } from '../../../lib/client/shareLinks';
 
 interface Links {
@@ -30,27 +31,40 @@ async function errorText(res: Response): Promise<string> {
   }
 }
 
-function CopyField({ label, value, testId }: { label: string; value: string; testId: string }) {
-  const [copied, setCopied] = useState(false);
+function CopyField({ label, copyLabel, value, testId }: { label: string; copyLabel: string; value: string; testId: string }) {
+  const [feedback, setFeedback] = useState<string | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (!feedback) return;
+    const timer = setTimeout(() => setFeedback(null), 2500);
+    return () => clearTimeout(timer);
+  }, [feedback]);
+
+  function copy() {
+    copyText(value).then(
+      () => setFeedback('Copied'),
+      (err: unknown) => {
+        console.warn('concord: could not copy the link', err);
+        // Leave the link selected so the person can copy it by hand.
+        field.current?.select();
+        setFeedback(`Press ${/Mac/.test(navigator.platform) ? '⌘' : 'Ctrl+'}C to copy`);
+      },
+    );
+  }
+
   return (
     <div className="copy-field">
       <label>
         <span>{label}</span>
-        <input readOnly value={value} data-testid={testId} onFocus={(e) => e.target.select()} />
+        <input ref={field} readOnly value={value} data-testid={testId} onFocus={(e) => e.target.select()} />
       </label>
-      <button
-        type="button"
-        className="button"
-        onClick={() => {
-          navigator.clipboard.writeText(value).then(
-            () => setCopied(true),
-            () => setCopied(false),
-          );
-          setTimeout(() => setCopied(false), 2000);
-        }}
-      >
-        {copied ? 'Copied' : 'Copy'}
+      <button type="button" className="button" aria-label={copyLabel} onClick={copy} data-testid={`${testId}-copy`}>
+        Copy link
       </button>
+      <span className="copy-feedback" role="status" aria-live="polite">
+        {feedback}
+      </span>
     </div>
   );
 }
@@ -115,8 +129,8 @@ export default function SharePanel({ docId, token, role, onClose }: Props) {
       </div>
       {links ? (
         <>
-          <CopyField label="Edit link — anyone with it can edit" value={links.editUrl} testId="edit-link" />
-          <CopyField label="View link — read only" value={links.viewUrl} testId="view-link" />
+          <CopyField label="Edit link — anyone with it can edit" copyLabel="Copy edit link" value={links.editUrl} testId="edit-link" />
+          <CopyField label="View link — read only" copyLabel="Copy view link" value={links.viewUrl} testId="view-link" />
           <div className="share-actions">
             <button type="button" className="button" disabled={busy} onClick={() => rotate('edit')}>
               Replace edit link
@@ -131,7 +145,12 @@ export default function SharePanel({ docId, token, role, onClose }: Props) {
           <p className="muted small">Keep this page&apos;s own link private: it is the owner link.</p>
         </>
       ) : (
-        <CopyField label={role === 'edit' ? 'Edit link' : 'View link'} value={shareLink(origin, docId, token)} testId="own-link" />
+        <CopyField
+          label={role === 'edit' ? 'Edit link' : 'View link'}
+          copyLabel={role === 'edit' ? 'Copy edit link' : 'Copy view link'}
+          value={shareLink(origin, docId, token)}
+          testId="own-link"
+        />
       )}
       <div className="share-exports">
         <span>Download:</span>

@@ -1,44 +1,54 @@
 'use client';
 
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
+import { diffText, mapIndexThroughDelta } from '../../../lib/client/textDiff';
 import { UNTITLED } from '../../../lib/documents/dataModel';
 
 export const MAX_TITLE_LENGTH = 200;
+
+/** Marks our own title transactions, so the observer does not move our caret for our own typing. */
+const LOCAL_ORIGIN = Symbol('concord-title-input');
 
 /** The shared title: an input bound to a Y.Text, edited by minimal diffs so concurrent edits merge. */
 export default function TitleField({ title, editable }: { title: Y.Text; editable: boolean }) {
   const [value, setValue] = useState(() => title.toString());
   const input = useRef<HTMLInputElement>(null);
+  // Caret to restore after React writes a remote change into the input (which moves it to the end).
+  const pendingCaret = useRef<[number, number] | null>(null);
 
   useEffect(() => {
-    const onChange = () => {
-      const next = title.toString();
+    const onChange = (event: Y.YTextEvent, tr: Y.Transaction) => {
       const el = input.current;
-      // Keep the caret where it was when a collaborator edits the title.
-      const caret = el && document.activeElement === el ? [el.selectionStart, el.selectionEnd] : null;
-      setValue(next);
-      if (caret && el) requestAnimationFrame(() => el.setSelectionRange(caret[0] ?? null, caret[1] ?? null));
+      pendingCaret.current = null;
+      if (tr.origin !== LOCAL_ORIGIN && el && document.activeElement === el) {
+        // Shift the caret by what a collaborator inserted or deleted before it.
+        const delta = event.delta as Parameters<typeof mapIndexThroughDelta>[1];
+        pendingCaret.current = [
+          mapIndexThroughDelta(el.selectionStart ?? 0, delta),
+          mapIndexThroughDelta(el.selectionEnd ?? 0, delta),
+        ];
+      }
+      setValue(title.toString());
     };
-    onChange();
+    setValue(title.toString());
     title.observe(onChange);
     return () => title.unobserve(onChange);
   }, [title]);
 
+  useLayoutEffect(() => {
+    const caret = pendingCaret.current;
+    pendingCaret.current = null;
+    if (caret && input.current) input.current.setSelectionRange(caret[0], caret[1]);
+  }, [value]);
+
   function onInput(next: string) {
-    const current = title.toString();
-    let start = 0;
-    while (start < current.length && start < next.length && current[start] === next[start]) start++;
-    let endCurrent = current.length;
-    let endNext = next.length;
-    while (endCurrent > start && endNext > start && current[endCurrent - 1] === next[endNext - 1]) {
-      endCurrent--;
-      endNext--;
-    }
+    const splice = diffText(title.toString(), next);
+    if (!splice) return;
     title.doc?.transact(() => {
-      if (endCurrent > start) title.delete(start, endCurrent - start);
-      if (endNext > start) title.insert(start, next.slice(start, endNext));
-    });
+      if (splice.deleteCount > 0) title.delete(splice.index, splice.deleteCount);
+      if (splice.insert.length > 0) title.insert(splice.index, splice.insert);
+    }, LOCAL_ORIGIN);
   }
 
   return (
