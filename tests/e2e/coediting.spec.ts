@@ -40,20 +40,42 @@ test('two people type at once, see each other, and everything survives reloads a
   await expect.poll(() => editorText(late)).toBe(text);
   await expect(owner.getByTestId('presence')).toContainText('Linus');
 
-  // Someone who leaves disappears from the others' presence within seconds.
+  // Someone who leaves disappears from the others' presence, and their cursor with them.
+  await late.locator('.ProseMirror').click();
+  await expect(owner.locator('.ProseMirror-yjs-cursor', { hasText: 'Linus' })).toBeVisible();
   await late.context().close();
   await expect(owner.getByTestId('presence')).not.toContainText('Linus', { timeout: 10_000 });
+  await expect(owner.locator('.ProseMirror-yjs-cursor', { hasText: 'Linus' })).toHaveCount(0);
 });
 
 test('the title is shared and shown in the page title', async ({ browser, baseURL }) => {
   const { url, page: a } = await createDocument(browser, baseURL!);
   const b = await openAs(browser, url);
+  await expect(a).toHaveTitle('Untitled document — Concord');
   await a.getByTestId('title').fill('Quarterly plan');
   await expect(b.getByTestId('title')).toHaveValue('Quarterly plan');
   await expect(b).toHaveTitle('Quarterly plan — Concord');
   await b.getByTestId('title').press('End');
   await b.keyboard.type(' v2');
   await expect(a.getByTestId('title')).toHaveValue('Quarterly plan v2');
+  await expect(a).toHaveTitle('Quarterly plan v2 — Concord');
+
+  // A collaborator's edit does not move your caret: b keeps typing where b was.
+  await b.getByTestId('title').press('Home');
+  await a.getByTestId('title').press('End');
+  await a.keyboard.type(' final');
+  await expect(b.getByTestId('title')).toHaveValue('Quarterly plan v2 final');
+  await b.keyboard.type('Our ');
+  await expect(a.getByTestId('title')).toHaveValue('Our Quarterly plan v2 final');
+  await expect(b.getByTestId('title')).toHaveValue('Our Quarterly plan v2 final');
+
+  // Text a collaborator inserts before your caret shifts it along, so you keep typing at the end.
+  await b.getByTestId('title').press('End');
+  await a.getByTestId('title').press('Home');
+  await a.keyboard.type('Draft: ');
+  await expect(b.getByTestId('title')).toHaveValue('Draft: Our Quarterly plan v2 final');
+  await b.keyboard.type('!');
+  await expect(a.getByTestId('title')).toHaveValue('Draft: Our Quarterly plan v2 final!');
 });
 
 test('formatting from the toolbar, shortcuts and Markdown input rules reaches the other person', async ({ browser, baseURL }) => {
@@ -93,7 +115,8 @@ test('the landing page creates documents and lists the ones opened here', async 
   const { page } = await createDocument(browser, baseURL!);
   expect(page.url()).toMatch(/\/d\/[A-Za-z0-9_-]{22}#token=[A-Za-z0-9_-]{43}$/);
   await page.getByTestId('title').fill('Listed document');
-  await page.goto(`${baseURL}/`);
+  await page.goBack();
+  await expect(page).toHaveURL(`${baseURL}/`);
   await expect(page.getByTestId('recent-list')).toContainText('Listed document');
   await page.getByRole('link', { name: 'Listed document' }).click();
   await page.waitForFunction(() => window.__concord?.ready === true);
