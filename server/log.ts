@@ -1,13 +1,18 @@
 /** Structured logging (pino): one JSON object per line on stdout. */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, name = 'concord'): Logger {
-  return pino({
+/** JSON lines on stdout, or on `destination` (tests). */
+export function createLogger(level: string, name = 'concord', destination?: DestinationStream): Logger {
+  const options = {
     name,
     level,
-    // Share-link capabilities may travel in query strings; never write them to logs.
-    redact: { paths: ['token', '*.token', 'req.headers.authorization'], censor: '[redacted]' },
-  });
+    // Share-link capabilities are secrets: never write one to a log, whatever a caller passes.
+    redact: {
+      paths: ['token', '*.token', 'params.token', 'headers.authorization', 'req.headers.authorization', '*.headers.authorization'],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
