@@ -4,7 +4,6 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { MemoryStore } from '../../server/storage/MemoryStore';
@@ -14,6 +13,7 @@ import { CloseCode } from '../../lib/protocol/closeCodes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { openRawSocket } from '../support/rawSocket';
+import { connectClient } from '../support/nodeClient';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -40,14 +40,9 @@ function socket(server: RunningServer, docId: string, token?: string) {
 }
 
 function editor(server: RunningServer, caps: DocumentCapabilities, token = caps.edit) {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(server.wsUrl, caps.docId, doc, {
-    WebSocketPolyfill: WebSocket as never,
-    disableBc: true,
-    params: { token },
-  });
-  cleanups.push(() => provider.destroy());
-  return { doc, provider, synced: new Promise<void>((resolve) => provider.once('sync', () => resolve())) };
+  const client = connectClient(server.wsUrl, caps.docId, token);
+  cleanups.push(() => client.provider.destroy());
+  return client;
 }
 
 function textUpdate(text: string): Uint8Array {

@@ -8,14 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import { startServer } from '../../server/startServer';
 import { SqliteStore } from '../../server/storage/SqliteStore';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { fuzzFrames, seededRandom, type FuzzFrame } from '../support/fuzzFrames';
 import { openRawSocket, type RawSocket } from '../support/rawSocket';
+import { connectClient } from '../support/nodeClient';
 
 const FRAMES = 11_500;
 const MIN_REJECTED = 10_000;
@@ -45,16 +44,11 @@ describe('fuzzing the relay', () => {
 
     // Two honest editors typing words while the attack runs.
     const honest = [0, 1].map((n) => {
-      const doc = new Y.Doc();
-      const provider = new WebsocketProvider(server.wsUrl, caps.docId, doc, {
-        WebSocketPolyfill: WebSocket as never,
-        disableBc: true,
-        params: { token: caps.edit },
-      });
-      cleanups.push(() => provider.destroy());
-      return { n, doc, provider, words: [] as string[] };
+      const client = connectClient(server.wsUrl, caps.docId, caps.edit);
+      cleanups.push(() => client.provider.destroy());
+      return { n, doc: client.doc, provider: client.provider, synced: client.synced, words: [] as string[] };
     });
-    await Promise.all(honest.map((h) => new Promise<void>((resolve) => (h.provider.synced ? resolve() : h.provider.once('sync', () => resolve())))));
+    await Promise.all(honest.map((h) => h.synced));
     const random = seededRandom(7);
     let typing = true;
     const typists = honest.map(async (h) => {

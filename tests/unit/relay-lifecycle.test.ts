@@ -1,11 +1,10 @@
 /** The relay's room lifecycle through a real server: shared loads, and unload only after save. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { mintDocument } from '../../lib/auth/capabilities';
+import { connectClient } from '../support/nodeClient';
 
 class FlakyStore extends MemoryStore {
   healthy = true;
@@ -34,15 +33,9 @@ async function serve(store: MemoryStore): Promise<RunningServer> {
 }
 
 function connect(server: RunningServer, caps: { docId: string; edit: string }) {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(server.wsUrl, caps.docId, doc, {
-    WebSocketPolyfill: WebSocket as never,
-    disableBc: true,
-    params: { token: caps.edit },
-  });
-  cleanups.push(() => provider.destroy());
-  const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
-  return { doc, provider, synced };
+  const client = connectClient(server.wsUrl, caps.docId, caps.edit);
+  cleanups.push(() => client.provider.destroy());
+  return client;
 }
 
 describe('relay room lifecycle', () => {
