@@ -26,6 +26,8 @@ export const CloseCode = {
   documentTooLarge: 4414,
   /** Too much update data that cannot be integrated (its dependencies never arrived). */
   tooMuchPendingData: 4415,
+  /** The client asked for a protocol extension version this server does not speak. */
+  unsupportedProtocol: 4426,
 
   /** The server could not load the document; try again later. */
   documentUnavailable: 4503,
@@ -62,6 +64,7 @@ const DESCRIPTIONS: Record<number, string> = {
   [CloseCode.messageTooLarge]: 'A change was too large for the server to accept.',
   [CloseCode.documentTooLarge]: 'This document has reached its size limit.',
   [CloseCode.tooMuchPendingData]: 'This editor sent changes the server could not place.',
+  [CloseCode.unsupportedProtocol]: 'This editor is newer than the server. Reload the page, or ask the server\'s administrator to update Concord.',
   [CloseCode.documentUnavailable]: 'The server could not load this document right now.',
   [CloseCode.heartbeatTimeout]: 'The connection stopped responding.',
   [CloseCode.slowConsumer]: 'The connection was too slow to keep up; reconnecting.',

@@ -34,8 +34,10 @@ export const DEFAULT_SAVER_OPTIONS: SaverOptions = {
 export interface SaverHooks {
   /** The full current state of the document, for compaction. */
   snapshot(): Uint8Array;
-  /** Called after a batch is durably stored (the offline issue acknowledges clients from here). */
-  onSaved?(batch: PendingUpdate[], lastSeq: number): void;
+  /** The document's state vector now, taken as a batch is formed (it then describes exactly what the batch completes). */
+  stateVector?(): Uint8Array;
+  /** Called after a batch is durably stored, with the state vector of everything stored. */
+  onSaved?(batch: PendingUpdate[], lastSeq: number, storedStateVector: Uint8Array | null): void;
 }
 
 export class DocumentSaver {
@@ -112,6 +114,8 @@ export class DocumentSaver {
       while (this.pending.length > 0 && !this.stopped) {
         const batch = this.pending;
         this.pending = [];
+        // Every update the document has integrated is either stored already or in this batch.
+        const batchStateVector = this.hooks.stateVector?.() ?? null;
         const started = performance.now();
         try {
           this.lastSeq = await this.store.append(this.docId, batch.map((p) => p.update));
@@ -126,7 +130,7 @@ export class DocumentSaver {
         this.retryDelay = this.options.retryDelayMs;
         this.updatesSinceSnapshot += batch.length;
         for (const p of batch) this.bytesSinceSnapshot += p.update.byteLength;
-        this.hooks.onSaved?.(batch, this.lastSeq);
+        this.hooks.onSaved?.(batch, this.lastSeq, batchStateVector);
         if (
           this.updatesSinceSnapshot >= this.options.compactAfterUpdates ||
           this.bytesSinceSnapshot >= this.options.compactAfterBytes

@@ -11,6 +11,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
 import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
+import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, requestedProtocolVersion } from '../../lib/protocol/ackExtension';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
@@ -105,7 +106,8 @@ export class Relay {
     }
     const token = requestToken(req, url);
     const ip = clientIp(req, this.options.trustProxy);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, docId, token, ip));
+    const version = requestedProtocolVersion(url.searchParams.get(CONCORD_PROTOCOL_PARAM));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, docId, token, ip, version));
     return true;
   }
 
@@ -149,11 +151,12 @@ export class Relay {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, docId: string, token: string | null, ip: string): void {
+  private accept(ws: WebSocket, docId: string, token: string | null, ip: string, version: number | null): void {
     const session = new Session(
       docId,
       token,
       ip,
+      version,
       ws,
       { log: this.log, metrics: this.metrics, limits: this.options, messageLimiter: this.messageLimiter },
       (s) => this.onSessionClosed(s),
@@ -184,6 +187,11 @@ export class Relay {
       this.connectionLimiter.reward(session.clientIp).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
     });
     if (session.isClosed) return;
+    const version = session.protocolVersion;
+    if (version !== null && (!Number.isInteger(version) || version < 1 || version > CONCORD_PROTOCOL_VERSION)) {
+      session.close(CloseCode.unsupportedProtocol, `this server speaks Concord protocol ${CONCORD_PROTOCOL_VERSION}`);
+      return;
+    }
     if (!token) {
       session.close(CloseCode.missingCapability, 'a capability token is required');
       return;

@@ -11,6 +11,7 @@ import * as authProtocol from 'y-protocols/auth';
 import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1, encodeUpdateMessage } from '../../lib/protocol/encode';
+import { ACK_MESSAGE_TYPE, encodeStoredAck } from '../../lib/protocol/ackExtension';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverOptions } from './DocumentSaver';
@@ -53,6 +54,8 @@ export class Room {
   /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
   private readonly controlled = new Map<ChangeOrigin, Set<number>>();
   private destroyed = false;
+  /** State vector of what is durably stored (everything loaded, plus every saved batch). */
+  private storedStateVector: Uint8Array;
   /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
   private approxBytes: number;
   private readonly limits: RoomLimits;
@@ -84,6 +87,7 @@ export class Room {
     this.doc = doc;
     this.limits = deps.limits ?? DEFAULT_ROOM_LIMITS;
     this.approxBytes = stored.bytes;
+    this.storedStateVector = Y.encodeStateVector(doc);
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant: it has no presence of its own.
     this.awareness.setLocalState(null);
@@ -95,6 +99,10 @@ export class Room {
           const snapshot = Y.encodeStateAsUpdate(this.doc);
           this.approxBytes = snapshot.byteLength;
           return snapshot;
+        },
+        stateVector: () => Y.encodeStateVector(this.doc),
+        onSaved: (_batch, _seq, storedStateVector) => {
+          if (storedStateVector) this.acknowledgeStored(storedStateVector);
         },
       },
       deps.log,
@@ -128,6 +136,8 @@ export class Room {
     if (this.awareness.getStates().size > 0) {
       this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
     }
+    // A (re)connecting client learns at once which of its edits are already safe.
+    if (conn.wantsAcks) this.send(conn, ACK_MESSAGE_TYPE, encodeStoredAck(this.storedStateVector));
   }
 
   /** Removes a connection and the presence it controlled (its cursors disappear for everyone). */
@@ -252,6 +262,17 @@ export class Room {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn.origin);
     } catch (cause) {
       throw new ProtocolError('invalid awareness message', { cause });
+    }
+  }
+
+  /** Tells every connection that negotiated acks what is now durably stored. */
+  private acknowledgeStored(storedStateVector: Uint8Array): void {
+    this.storedStateVector = storedStateVector;
+    let message: Uint8Array | null = null;
+    for (const conn of this.connections) {
+      if (!conn.wantsAcks) continue;
+      message ??= encodeStoredAck(storedStateVector);
+      this.send(conn, ACK_MESSAGE_TYPE, message);
     }
   }
 

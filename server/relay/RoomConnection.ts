@@ -9,6 +9,8 @@ export interface RoomConnection {
   readonly origin: ClientOrigin;
   /** False for view-only connections: the room refuses their document changes. */
   readonly canEdit: boolean;
+  /** Negotiated Concord protocol extension (lib/protocol/ackExtension.ts): receives "stored" acks. */
+  readonly wantsAcks: boolean;
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
 }

@@ -48,6 +48,8 @@ export class Session implements RoomConnection {
     /** The capability token presented at the upgrade (never logged). */
     readonly token: string | null,
     readonly clientIp: string,
+    /** Concord protocol extension version the client negotiated, or null for a stock client. */
+    readonly protocolVersion: number | null,
     private readonly ws: WebSocket,
     private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session) => void,
@@ -59,6 +61,10 @@ export class Session implements RoomConnection {
     });
     ws.on('close', () => this.handleClosed());
     ws.on('error', (err) => this.deps.log.warn({ err, docId, connectionId: this.origin.connectionId }, 'websocket error'));
+  }
+
+  get wantsAcks(): boolean {
+    return this.protocolVersion !== null;
   }
 
   get canEdit(): boolean {

@@ -15,13 +15,17 @@ import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
+import { ACK_MESSAGE_TYPE, decodeStoredAck } from '../../lib/protocol/ackExtension';
 import { newDocId } from '../../lib/ids';
 
 const log = pino({ level: 'silent' });
 
 class FakeConnection implements RoomConnection {
   readonly origin: ClientOrigin = newClientOrigin();
-  constructor(readonly canEdit = true) {}
+  constructor(
+    readonly canEdit = true,
+    readonly wantsAcks = false,
+  ) {}
   readonly received: Uint8Array[] = [];
   closed: { code: number; reason: string } | null = null;
   send(message: Uint8Array): void {
@@ -250,5 +254,33 @@ describe('Room', () => {
     const orphan = Y.encodeStateAsUpdate(source, sv); // depends on 'base', which the room lacks
     expect(() => room.receive(conn, encodeUpdateMessage(orphan))).toThrow(ConnectionError);
     expect(room.doc.store.pendingStructs).toBeNull();
+  });
+
+  it('acknowledges an edit to connections that negotiated acks only once it is stored', async () => {
+    let release: () => void = () => undefined;
+    class GatedStore extends MemoryStore {
+      gate: Promise<void> = new Promise((resolve) => (release = resolve));
+      override async append(docId: string, updates: Uint8Array[]): Promise<number> {
+        await this.gate;
+        return super.append(docId, updates);
+      }
+    }
+    const store = new GatedStore();
+    const { room } = await loadRoom(store);
+    const [extended, stock] = [new FakeConnection(true, true), new FakeConnection(true, false)];
+    room.addConnection(extended);
+    room.addConnection(stock);
+    const acks = () => extended.received.filter((f) => f[0] === ACK_MESSAGE_TYPE).map((f) => Y.decodeStateVector(decodeStoredAck(f)!));
+    expect(acks()).toHaveLength(1); // the handshake's: nothing stored yet
+    const source = new Y.Doc();
+    source.getText('t').insert(0, 'precious');
+    room.receive(extended, encodeUpdateMessage(Y.encodeStateAsUpdate(source)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(acks()).toHaveLength(1); // received and relayed, but not stored: no ack
+    release();
+    await room.saver.whenIdle();
+    const last = acks().at(-1)!;
+    expect(last.get(source.clientID)).toBe(8);
+    expect(stock.received.some((f) => f[0] === ACK_MESSAGE_TYPE)).toBe(false);
   });
 });
