@@ -1,8 +1,10 @@
 /**
- * One open document in the browser: its Y.Doc replica, the relay connection, and the connection
- * status the UI shows. Framework-free; the React editor subscribes to it.
+ * One open document in the browser: its Y.Doc replica, kept in IndexedDB so edits survive
+ * reloads and a server that cannot be reached, the relay connection, and the connection status
+ * the UI shows. Framework-free; the React editor subscribes to it.
  */
 import * as Y from 'yjs';
+import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';
 import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
 import {
@@ -19,6 +21,8 @@ import type { Identity } from './identity';
 export class DocumentSession {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
+  /** The local replica on this device. */
+  private readonly local: IndexeddbPersistence;
   private facts: ConnectionFacts;
   private view: StatusView;
   private readonly listeners = new Set<() => void>();
@@ -33,6 +37,7 @@ export class DocumentSession {
     const online = typeof navigator === 'undefined' ? true : navigator.onLine;
     this.facts = { ...INITIAL_FACTS, online };
     this.view = describeConnection(this.facts);
+    this.local = new IndexeddbPersistence(localReplicaName(docId), this.doc);
     this.provider = new WebsocketProvider(relayUrl, docId, this.doc, { params: { token }, connect: online, maxBackoffTime: 5000 });
     this.setIdentity(identity);
     this.provider.on('status', this.onStatus);
@@ -77,6 +82,7 @@ export class DocumentSession {
     this.provider.off('sync', this.onSync);
     this.provider.off('closed', this.onClosed);
     this.provider.destroy();
+    void this.local.destroy();
     this.doc.destroy();
     this.listeners.clear();
   }
@@ -110,4 +116,20 @@ export class DocumentSession {
     this.update({ type: 'network', online: true });
     if (shouldConnect(this.facts)) this.provider.connect();
   };
+}
+
+/** The IndexedDB database holding a document's local replica. */
+export function localReplicaName(docId: string): string {
+  return `concord:${docId}`;
+}
+
+/** Deletes this device's replica of a document ("Forget on this device"). */
+export async function forgetLocalReplica(docId: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(localReplicaName(docId));
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error ?? new Error('could not delete the local replica'));
+    // Another tab still has it open: it is deleted once that tab closes it.
+    request.onblocked = () => resolve();
+  });
 }

@@ -58,7 +58,7 @@ export function shouldConnect(facts: ConnectionFacts): boolean {
 
 export function describeConnection(facts: ConnectionFacts): StatusView {
   if (facts.refusal) return { status: 'refused', text: describeCloseCode(facts.refusal.code) };
-  if (!facts.online) return { status: 'offline', text: 'Offline — your changes are kept in this tab and sync when you reconnect' };
+  if (!facts.online) return { status: 'offline', text: 'Offline — your changes are kept on this device and sync when you reconnect' };
   if (facts.socket === 'connected' && facts.synced) return { status: 'synced', text: 'All changes synced' };
   return { status: 'connecting', text: 'Connecting…' };
 }

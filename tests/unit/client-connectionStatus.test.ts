@@ -28,7 +28,7 @@ describe('describeConnection', () => {
     for (const socket of ['connecting', 'connected', 'disconnected'] as const) {
       const view = describeConnection(facts({ online: false, socket, synced: true }));
       expect(view.status).toBe('offline');
-      expect(view.text).toMatch(/^Offline — .*kept in this tab/);
+      expect(view.text).toMatch(/^Offline — .*kept on this device/);
     }
   });
 

@@ -5,7 +5,7 @@ import type { EditorState } from 'prosemirror-state';
 import type { EditorView } from 'prosemirror-view';
 import { roleAllows, roleFor, type Role } from '../../../lib/auth/capabilities';
 import { safeStorage } from '../../../lib/client/browserStorage';
-import { DocumentSession } from '../../../lib/client/DocumentSession';
+import { DocumentSession, forgetLocalReplica } from '../../../lib/client/DocumentSession';
 import { loadIdentity, saveName, type Identity } from '../../../lib/client/identity';
 import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from '../../../lib/client/recentDocuments';
 import { relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
@@ -174,7 +174,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
       {refused && (
         <div className="banner" role="alert" data-testid="refused">
           <p>
-            <strong>{status.text}</strong> Changes you made here that were not synced are still in this tab.
+            <strong>{status.text}</strong> Changes you made here that were not synced are still on this device.
           </p>
           <p>
             <button type="button" className="button" onClick={downloadLocalCopy}>
@@ -185,7 +185,10 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
               className="button"
               onClick={() => {
                 forgetDocument(safeStorage(), docId);
-                window.location.assign('/');
+                session.destroy();
+                forgetLocalReplica(docId)
+                  .catch((err: unknown) => console.warn('concord: could not delete the local replica', err))
+                  .finally(() => window.location.assign('/'));
               }}
             >
               Forget on this device
