@@ -111,7 +111,15 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   }, [session, docId, token, role]);
 
   useEffect(() => {
-    document.title = `${title.trim() || UNTITLED} — Concord`;
+    const wanted = `${title.trim() || UNTITLED} — Concord`;
+    document.title = wanted;
+    // Next's metadata may write the head's <title> after this effect ran (a race at page load):
+    // put ours back whenever someone else changes it.
+    const observer = new MutationObserver(() => {
+      if (document.title !== wanted) document.title = wanted;
+    });
+    observer.observe(document.head, { subtree: true, childList: true, characterData: true });
+    return () => observer.disconnect();
   }, [title]);
 
   useEffect(() => {
