@@ -2,9 +2,6 @@
  * The "stored" acknowledgement extension: negotiated with `?concord=1`, sent only to clients that
  * asked, and only for data that is really in storage (acked edits survive a SIGKILL).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { mintDocument } from '../../lib/auth/capabilities';
@@ -15,12 +12,15 @@ import { MessageType } from '../../lib/protocol/messageTypes';
 import { connectClient } from '../support/nodeClient';
 import { openRawSocket, type RawSocket } from '../support/rawSocket';
 import { startRelayProcess, type RelayProcess } from '../support/relayProcess';
+import { TempDirs } from '../support/tempDirs';
 
 const processes: RelayProcess[] = [];
 const sockets: RawSocket[] = [];
-afterEach(() => {
+const dataDirs = new TempDirs();
+afterEach(async () => {
   for (const s of sockets.splice(0)) s.ws.terminate();
-  for (const p of processes.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const p of processes.splice(0)) await p.stop('SIGKILL');
+  dataDirs.removeAll();
 });
 
 async function relay(dataDir: string): Promise<RelayProcess> {
@@ -45,7 +45,7 @@ function ackCovering(s: RawSocket, client: number, clock: number): Promise<'matc
 
 describe('stored acknowledgements', () => {
   it('acks negotiated clients after storing, never stock clients, and acked edits survive SIGKILL', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-acks-'));
+    const dataDir = dataDirs.make('concord-acks-');
     const caps = mintDocument();
     const first = await relay(dataDir);
     const extended = socket(`${first.wsUrl}/${caps.docId}?token=${caps.edit}&concord=1`);
@@ -65,8 +65,7 @@ describe('stored acknowledgements', () => {
     expect(stock.received.some((f) => f[0] === ACK_MESSAGE_TYPE)).toBe(false);
 
     for (const s of sockets.splice(0)) s.ws.terminate();
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.stop('SIGKILL');
     const second = await relay(dataDir);
     const fresh = connectClient(second.wsUrl, caps.docId, caps.view);
     await fresh.synced;
@@ -79,7 +78,7 @@ describe('stored acknowledgements', () => {
   });
 
   it('refuses protocol versions it does not speak with 4426', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-acks-'));
+    const dataDir = dataDirs.make('concord-acks-');
     const caps = mintDocument();
     const server = await relay(dataDir);
     for (const version of ['2', 'abc', '0']) {

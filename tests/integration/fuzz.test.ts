@@ -3,9 +3,6 @@
  * connections while two honest clients edit. The server stays up, counts every refusal, and
  * stores exactly what the honest clients converge to.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { startServer } from '../../server/startServer';
@@ -15,19 +12,22 @@ import { MessageType } from '../../lib/protocol/messageTypes';
 import { fuzzFrames, seededRandom, type FuzzFrame } from '../support/fuzzFrames';
 import { openRawSocket, type RawSocket } from '../support/rawSocket';
 import { connectClient } from '../support/nodeClient';
+import { TempDirs } from '../support/tempDirs';
 
 const FRAMES = 11_500;
 const MIN_REJECTED = 10_000;
 const WORKERS = 12;
 
 const cleanups: (() => unknown)[] = [];
+const dataDirs = new TempDirs();
 afterAll(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  dataDirs.removeAll();
 });
 
 describe('fuzzing the relay', () => {
   it('refuses malformed frames, keeps serving honest clients and stores exactly their document', { timeout: 240_000 }, async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-fuzz-'));
+    const dataDir = dataDirs.make('concord-fuzz-');
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',

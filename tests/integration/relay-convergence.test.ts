@@ -1,7 +1,4 @@
 /** A real server on port 0 and headless clients with the stock y-websocket provider. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
@@ -14,17 +11,20 @@ import { MessageType } from '../../lib/protocol/messageTypes';
 import { connectClient, type NodeClient } from '../support/nodeClient';
 import { openRawSocket } from '../support/rawSocket';
 import { seededRandom } from '../support/fuzzFrames';
+import { TempDirs } from '../support/tempDirs';
 
 let server: RunningServer;
 const clients: NodeClient[] = [];
+const dataDirs = new TempDirs();
 
 beforeAll(async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-converge-'));
+  const dataDir = dataDirs.make('concord-converge-');
   server = await startServer({ port: 0, host: '127.0.0.1', dataDir, next: false, logLevel: 'silent' });
 });
 afterAll(async () => {
   for (const c of clients.splice(0)) c.destroy();
   await server.close();
+  dataDirs.removeAll();
 });
 
 function client(docId: string, token: string): NodeClient {

@@ -3,21 +3,21 @@
  * client and author 1's through another, at the same time. Both clients and a late joiner must
  * end at exactly the recorded text.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { connectClient, type NodeClient } from '../support/nodeClient';
+import { TempDirs } from '../support/tempDirs';
 import { concurrentUpdates, loadTrace, type ConcurrentTrace } from '../support/traces';
 
 let server: RunningServer | undefined;
 const clients: NodeClient[] = [];
+const dataDirs = new TempDirs();
 afterAll(async () => {
   for (const c of clients) c.destroy();
   await server?.close();
+  dataDirs.removeAll();
 });
 
 function clockOf(doc: Y.Doc, client: number): number {
@@ -53,7 +53,7 @@ describe('real concurrent trace', () => {
     });
     expect(reference.getText('trace').toString()).toBe(trace.endContent);
 
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-trace-'));
+    const dataDir = dataDirs.make('concord-trace-');
     server = await startServer({
       port: 0,
       host: '127.0.0.1',

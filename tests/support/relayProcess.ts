@@ -1,6 +1,6 @@
 /**
  * The relay-only server as a child process, for tests that kill it (SIGKILL) and restart it on
- * the same data directory.
+ * the same data directory, and for benchmarks that measure its memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -8,6 +8,14 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+/** The port is read from the "listening" line, which is logged at info. */
+const LEVELS_THAT_LOG_LISTENING = new Set(['info', 'debug', 'trace']);
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface RelayProcess {
   child: ChildProcess;
@@ -17,24 +25,46 @@ export interface RelayProcess {
   /** Every JSON log line seen so far. */
   logs: Record<string, unknown>[];
   /** Resolves with the exit code (null if killed by a signal) and the signal. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ExitStatus>;
+  /** Sends `signal` unless the process has already exited, and resolves once it has. */
+  stop(signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT'): Promise<ExitStatus>;
 }
 
+// Process-wide on purpose: a relay child must never outlive the test or bench process that
+// started it, even when that process exits on an uncaught error. An orphaned bench relay was
+// found still running an hour after its run (its start had timed out and nobody killed it).
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export async function startRelayProcess(dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!LEVELS_THAT_LOG_LISTENING.has(logLevel)) {
+    throw new RangeError(`LOG_LEVEL=${logLevel} hides the "listening" line the port is read from; use info, debug or trace`);
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server', 'relayMain.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  const exited = new Promise<ExitStatus>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
   );
+  // Keep reading stdout for the whole life of the child: a full pipe would block its logger.
+  const lines = readline.createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`relay did not start within 30 s\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`relay did not log "listening" within ${START_TIMEOUT_MS} ms\n${stderr}`));
+    }, START_TIMEOUT_MS);
     lines.on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -49,10 +79,14 @@ export async function startRelayProcess(dataDir: string, env: Record<string, str
         resolve(entry.port);
       }
     });
-    void exited.then(({ code }) => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`relay exited with ${code} before listening\n${stderr}`));
+      reject(new Error(`relay exited (code ${code}, signal ${signal}) before listening\n${stderr}`));
     });
   });
-  return { child, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, logs, exited };
+  const stop = (signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return { child, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, logs, exited, stop };
 }
