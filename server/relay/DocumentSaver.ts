@@ -63,7 +63,8 @@ export class DocumentSaver {
     private readonly options: SaverOptions = DEFAULT_SAVER_OPTIONS,
   ) {
     this.lastSeq = stored.lastSeq;
-    // A log loaded with many entries is compacted at the next save.
+    // Entries already in the log count toward the compaction thresholds, so a long log is
+    // compacted after fewer new saves (not at once: loading alone writes nothing).
     this.updatesSinceSnapshot = stored.entries > 1 ? stored.entries : 0;
     this.bytesSinceSnapshot = stored.entries > 1 ? stored.bytes : 0;
     this.retryDelay = options.retryDelayMs;
