@@ -15,7 +15,9 @@ export function rssOf(pid: number): number {
   return Number(kb) * 1024;
 }
 
-export function mib(bytes: number): string {
+/** Bytes for people: KiB below 1 MiB, else MiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 

@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { automergePaper, type Figure } from './scenarios/automergePaper';
+import type { Figure, Scenario } from './scenario';
+import { automergePaper } from './scenarios/automergePaper';
 
-const SCENARIOS: Record<string, () => Promise<Figure[]>> = {
-  'automerge-paper': automergePaper,
-};
+/** Every scenario, selectable by name; add new ones here. */
+const SCENARIOS: Record<string, Scenario> = Object.fromEntries([automergePaper].map((s) => [s.name, s]));
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true } } });
 const chosen = values.scenario ?? Object.keys(SCENARIOS);
@@ -25,8 +25,9 @@ for (const name of chosen) {
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const results: Record<string, Figure[]> = {};
 for (const name of chosen) {
-  console.log(`\nRunning ${name}…`);
-  const figures = await SCENARIOS[name]!();
+  const scenario = SCENARIOS[name]!;
+  console.log(`\nRunning ${name}: ${scenario.description}…`);
+  const figures = await scenario.run();
   results[name] = figures;
   console.log(`\n### ${name}\n\n| measure | value |\n| --- | --- |`);
   for (const f of figures) console.log(`| ${f.name} | ${f.display} |`);
