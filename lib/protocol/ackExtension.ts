@@ -7,6 +7,13 @@
  * vector of what is durably stored; a client's edit is saved once that vector covers it.
  *
  *   frame = varUint(100) · varUint8Array(stored state vector, Yjs V1 encoding)
+ *
+ * A state vector cannot show deletions, so a client can also ask about everything it has sent:
+ * it sends a mark, and the relay answers it once every change that connection sent before the
+ * mark is durably stored (at once if it already is).
+ *
+ *   client → relay: varUint(101) · varUint(mark id)
+ *   relay → client: varUint(101) · varUint(mark id) · varUint8Array(stored state vector)
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -14,6 +21,7 @@ import * as encoding from 'lib0/encoding';
 export const CONCORD_PROTOCOL_PARAM = 'concord';
 export const CONCORD_PROTOCOL_VERSION = 1;
 export const ACK_MESSAGE_TYPE = 100;
+export const MARK_MESSAGE_TYPE = 101;
 
 export function encodeStoredAck(storedStateVector: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -27,6 +35,30 @@ export function decodeStoredAck(frame: Uint8Array): Uint8Array | null {
   const decoder = decoding.createDecoder(frame);
   if (decoding.readVarUint(decoder) !== ACK_MESSAGE_TYPE) return null;
   return decoding.readVarUint8Array(decoder);
+}
+
+export function encodeMark(id: number): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MARK_MESSAGE_TYPE);
+  encoding.writeVarUint(encoder, id);
+  return encoding.toUint8Array(encoder);
+}
+
+/** The relay's answer to mark `id`: everything sent before it is stored, as is `storedStateVector`. */
+export function encodeMarkStored(id: number, storedStateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MARK_MESSAGE_TYPE);
+  encoding.writeVarUint(encoder, id);
+  encoding.writeVarUint8Array(encoder, storedStateVector);
+  return encoding.toUint8Array(encoder);
+}
+
+/** The mark id and stored state vector of a mark answer, or null if the frame is not one. */
+export function decodeMarkStored(frame: Uint8Array): { id: number; storedStateVector: Uint8Array } | null {
+  const decoder = decoding.createDecoder(frame);
+  if (decoding.readVarUint(decoder) !== MARK_MESSAGE_TYPE) return null;
+  const id = decoding.readVarUint(decoder);
+  return { id, storedStateVector: decoding.readVarUint8Array(decoder) };
 }
 
 /** The protocol version a `concord` query value asks for: null when absent, NaN when malformed. */

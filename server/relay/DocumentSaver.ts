@@ -49,6 +49,11 @@ export class DocumentSaver {
   private updatesSinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Updates ever queued, and how many of them are stored: they are stored in queue order. */
+  private queuedCount = 0;
+  private storedCount = 0;
+  /** Callbacks waiting for everything queued before them to be stored, oldest first. */
+  private storedWaiters: { through: number; callback: () => void }[] = [];
   private stopped = false;
   /** Sequence number of the newest stored entry. */
   lastSeq: number;
@@ -73,6 +78,7 @@ export class DocumentSaver {
   /** Queues an update for storage; it is written within the current tick's batch. */
   enqueue(update: Uint8Array, origin: ChangeOrigin): void {
     this.pending.push({ update, origin });
+    this.queuedCount++;
     this.schedule();
   }
 
@@ -85,6 +91,15 @@ export class DocumentSaver {
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Calls `callback` once every update queued so far is durably stored: at once if it already
+   * is, else after the batch that stores the last of them (waiting through retries).
+   */
+  afterQueuedStored(callback: () => void): void {
+    if (this.storedCount >= this.queuedCount) callback();
+    else this.storedWaiters.push({ through: this.queuedCount, callback });
   }
 
   /** Compacts now if anything was appended since the last snapshot (used before unloading). */
@@ -131,7 +146,9 @@ export class DocumentSaver {
         this.retryDelay = this.options.retryDelayMs;
         this.updatesSinceSnapshot += batch.length;
         for (const p of batch) this.bytesSinceSnapshot += p.update.byteLength;
+        this.storedCount += batch.length;
         this.hooks.onSaved?.(batch, this.lastSeq, batchStateVector);
+        this.notifyStored();
         if (
           this.updatesSinceSnapshot >= this.options.compactAfterUpdates ||
           this.bytesSinceSnapshot >= this.options.compactAfterBytes
@@ -166,6 +183,13 @@ export class DocumentSaver {
       this.retryTimer = null;
       this.schedule();
     }, delay);
+  }
+
+  private notifyStored(): void {
+    let done = 0;
+    while (done < this.storedWaiters.length && this.storedWaiters[done]!.through <= this.storedCount) done++;
+    if (done === 0) return;
+    for (const { callback } of this.storedWaiters.splice(0, done)) callback();
   }
 
   private notifyIdle(): void {

@@ -11,7 +11,7 @@ import * as authProtocol from 'y-protocols/auth';
 import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1, encodeUpdateMessage } from '../../lib/protocol/encode';
-import { ACK_MESSAGE_TYPE, encodeStoredAck } from '../../lib/protocol/ackExtension';
+import { ACK_MESSAGE_TYPE, encodeMarkStored, encodeStoredAck, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverOptions } from './DocumentSaver';
@@ -174,6 +174,11 @@ export class Room {
       case MessageType.auth:
         // Permissions are decided at the upgrade; an auth frame from a client carries nothing we use.
         return;
+      case MARK_MESSAGE_TYPE:
+        // Only clients that negotiated the extension may use it; to others it is unknown.
+        if (!conn.wantsAcks) throw new ProtocolError(`unknown message type ${type}`);
+        this.receiveMark(conn, decoder);
+        return;
       default:
         throw new ProtocolError(`unknown message type ${type}`);
     }
@@ -263,6 +268,20 @@ export class Room {
     } catch (cause) {
       throw new ProtocolError('invalid awareness message', { cause });
     }
+  }
+
+  /**
+   * Answers a mark once everything this connection sent before it is stored. Its changes were
+   * queued for storage as they were applied, so "everything queued so far" covers them.
+   */
+  private receiveMark(conn: RoomConnection, decoder: decoding.Decoder): void {
+    let id: number;
+    try {
+      id = decoding.readVarUint(decoder);
+    } catch (cause) {
+      throw new ProtocolError('truncated mark message', { cause });
+    }
+    this.saver.afterQueuedStored(() => this.send(conn, MARK_MESSAGE_TYPE, encodeMarkStored(id, this.storedStateVector)));
   }
 
   /** Tells every connection that negotiated acks what is now durably stored. */

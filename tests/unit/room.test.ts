@@ -15,7 +15,7 @@ import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
-import { ACK_MESSAGE_TYPE, decodeStoredAck } from '../../lib/protocol/ackExtension';
+import { ACK_MESSAGE_TYPE, decodeMarkStored, decodeStoredAck, encodeMark, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
 import { newDocId } from '../../lib/ids';
 
 const log = pino({ level: 'silent' });
@@ -282,5 +282,54 @@ describe('Room', () => {
     const last = acks().at(-1)!;
     expect(last.get(source.clientID)).toBe(8);
     expect(stock.received.some((f) => f[0] === ACK_MESSAGE_TYPE)).toBe(false);
+  });
+
+  it('answers a mark only once everything sent before it is stored, deletions included', async () => {
+    let release: () => void = () => undefined;
+    class GatedStore extends MemoryStore {
+      gate: Promise<void> = Promise.resolve();
+      appended: Uint8Array[] = [];
+      hold(): void {
+        this.gate = new Promise((resolve) => (release = resolve));
+      }
+      override async append(docId: string, updates: Uint8Array[]): Promise<number> {
+        await this.gate;
+        this.appended.push(...updates);
+        return super.append(docId, updates);
+      }
+    }
+    const store = new GatedStore();
+    const { room } = await loadRoom(store);
+    const [client, stock] = [new FakeConnection(true, true), new FakeConnection(true, false)];
+    room.addConnection(client);
+    room.addConnection(stock);
+    const answers = () => client.received.map(decodeMarkStored).filter((m) => m !== null).map((m) => m.id);
+
+    // Nothing queued: answered at once.
+    room.receive(client, encodeMark(1));
+    expect(answers()).toEqual([1]);
+
+    const source = new Y.Doc();
+    source.getText('t').insert(0, 'precious');
+    room.receive(client, encodeUpdateMessage(Y.encodeStateAsUpdate(source)));
+    await room.saver.whenIdle();
+    // A pure deletion: the stored state vector cannot show it, the mark must.
+    store.hold();
+    const before = Y.encodeStateVector(source);
+    source.getText('t').delete(0, 3);
+    room.receive(client, encodeUpdateMessage(Y.encodeStateAsUpdate(source, before)));
+    room.receive(client, encodeMark(2));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answers()).toEqual([1]); // received and applied, not stored: no answer yet
+    release();
+    await room.saver.whenIdle();
+    expect(answers()).toEqual([1, 2]);
+    const stored = new Y.Doc();
+    for (const u of store.appended) Y.applyUpdate(stored, u);
+    expect(stored.getText('t').toString()).toBe('cious');
+
+    // Stock clients never negotiated the extension: the type is unknown to them.
+    expect(() => room.receive(stock, encodeMark(3))).toThrow(ProtocolError);
+    expect(stock.received.some((f) => f[0] === MARK_MESSAGE_TYPE)).toBe(false);
   });
 });
