@@ -1,12 +1,15 @@
 /**
  * One open document in the browser: its Y.Doc replica, kept in IndexedDB so edits survive
- * reloads and a server that cannot be reached, the relay connection, and the connection status
- * the UI shows. Framework-free; the React editor subscribes to it.
+ * reloads and a server that cannot be reached, the relay connection, which local edits the server
+ * has stored, and the status the UI shows. Framework-free; the React editor subscribes to it.
  */
 import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';
 import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
+import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION } from '../protocol/ackExtension';
+import { MAX_RETRY_MS, reconnectDelay } from './backoff';
+import { SaveTracker } from './SaveTracker';
 import {
   applyConnectionEvent,
   describeConnection,
@@ -17,12 +20,22 @@ import {
   type StatusView,
 } from './connectionStatus';
 import type { Identity } from './identity';
+import { safeStorage } from './browserStorage';
+
+/** y-indexeddb's object store holding the replica's updates. */
+const LOCAL_UPDATES_STORE = 'updates';
 
 export class DocumentSession {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
   /** The local replica on this device. */
   private readonly local: IndexeddbPersistence;
+  private readonly saves: SaveTracker;
+  /** Local edits made on this page, and how many of them are known to be in IndexedDB. */
+  private localEdits = 0;
+  private localEditsInReplica = 0;
+  /** Resolves once the document's content is here: from the server or from the local replica. */
+  readonly contentLoaded: Promise<void>;
   private facts: ConnectionFacts;
   private view: StatusView;
   private readonly listeners = new Set<() => void>();
@@ -37,14 +50,39 @@ export class DocumentSession {
     const online = typeof navigator === 'undefined' ? true : navigator.onLine;
     this.facts = { ...INITIAL_FACTS, online };
     this.view = describeConnection(this.facts);
+    // Listener order matters: y-indexeddb, then the provider, then us (see onLocalUpdate).
     this.local = new IndexeddbPersistence(localReplicaName(docId), this.doc);
-    this.provider = new WebsocketProvider(relayUrl, docId, this.doc, { params: { token }, connect: online, maxBackoffTime: 5000 });
+    this.provider = new WebsocketProvider(relayUrl, docId, this.doc, {
+      params: { token, [CONCORD_PROTOCOL_PARAM]: String(CONCORD_PROTOCOL_VERSION) },
+      connect: online,
+      maxBackoffTime: MAX_RETRY_MS,
+    });
+    // Tabs of this browser share edits over a BroadcastChannel, with or without the server.
+    if (!online) this.provider.connectBc();
+    const carriedOver = Number(safeStorage().getItem(unsavedKey(docId)) ?? 0);
+    this.saves = new SaveTracker(this.doc, this.provider, {
+      isRemoteOrigin: (origin) => origin === this.local,
+      carriedOver: Number.isSafeInteger(carriedOver) && carriedOver > 0 ? carriedOver : 0,
+    });
+    this.facts = applyConnectionEvent(this.facts, { type: 'unsaved', count: this.saves.unsaved });
+    this.view = describeConnection(this.facts);
+    this.contentLoaded = new Promise((resolve) => {
+      this.provider.once('sync', () => resolve());
+      void this.local.whenSynced.then(() => {
+        if (this.fragment.length > 0 || this.title.length > 0) resolve();
+      });
+    });
     this.setIdentity(identity);
+    this.saves.subscribe(this.onUnsavedChanged);
+    this.doc.on('update', this.onLocalUpdate);
+    this.local.on('synced', this.onReplicaLoaded);
     this.provider.on('status', this.onStatus);
     this.provider.on('sync', this.onSync);
     this.provider.on('closed', this.onClosed);
+    this.provider.on('connection-close', this.onConnectionClose);
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
+    window.addEventListener('beforeunload', this.onBeforeUnload);
   }
 
   get fragment(): Y.XmlFragment {
@@ -68,9 +106,22 @@ export class DocumentSession {
     this.provider.awareness.setLocalStateField('user', { ...identity, role: this.canEdit ? 'editor' : 'viewer' });
   }
 
-  /** Try again now, e.g. from a "Reconnect" button. */
+  /** Local edits the server has not confirmed as stored. */
+  get unsavedEdits(): number {
+    return this.saves.unsaved;
+  }
+
+  /** True when leaving now could lose edits: neither stored by the server nor in IndexedDB. */
+  get hasUnprotectedEdits(): boolean {
+    return this.saves.unsaved > 0 && this.localEditsInReplica < this.localEdits;
+  }
+
+  /**
+   * Try again now, e.g. from a "Reconnect now" button. Also when the browser claims to be
+   * offline: the user may know better, and a failed attempt costs nothing.
+   */
   reconnect(): void {
-    if (!shouldConnect(this.facts)) return;
+    if (this.facts.refusal !== null) return;
     this.provider.disconnect();
     this.provider.connect();
   }
@@ -78,9 +129,14 @@ export class DocumentSession {
   destroy(): void {
     window.removeEventListener('online', this.onOnline);
     window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('beforeunload', this.onBeforeUnload);
+    this.doc.off('update', this.onLocalUpdate);
+    this.local.off('synced', this.onReplicaLoaded);
+    this.saves.destroy();
     this.provider.off('status', this.onStatus);
     this.provider.off('sync', this.onSync);
     this.provider.off('closed', this.onClosed);
+    this.provider.off('connection-close', this.onConnectionClose);
     this.provider.destroy();
     void this.local.destroy();
     this.doc.destroy();
@@ -105,17 +161,68 @@ export class DocumentSession {
     this.update({ type: 'closed', code: event.code, reason: event.reason });
   };
 
+  private readonly onUnsavedChanged = () => {
+    const count = this.saves.unsaved;
+    // Survives a reload: those edits are in the local replica and still need the server.
+    const storage = safeStorage();
+    if (count > 0) storage.setItem(unsavedKey(this.docId), String(count));
+    else storage.removeItem(unsavedKey(this.docId));
+    this.update({ type: 'unsaved', count });
+  };
+
+  /**
+   * Tracks which local edits IndexedDB holds. y-indexeddb queued its write for this update in a
+   * transaction just now; a later read-write transaction on the same store completes after it.
+   */
+  private readonly onLocalUpdate = (_update: Uint8Array, origin: unknown) => {
+    if (origin === this.provider || origin === this.local) return;
+    const edit = ++this.localEdits;
+    const db = this.local.db;
+    if (!db) return; // not open yet: its first load writes the whole state (onReplicaLoaded)
+    try {
+      const tx = db.transaction([LOCAL_UPDATES_STORE], 'readwrite');
+      tx.oncomplete = () => {
+        this.localEditsInReplica = Math.max(this.localEditsInReplica, edit);
+      };
+    } catch {
+      // The database is closing (the page is going away); nothing to confirm.
+    }
+  };
+
+  private readonly onReplicaLoaded = () => {
+    this.localEditsInReplica = this.localEdits;
+  };
+
+  private readonly onBeforeUnload = (event: BeforeUnloadEvent) => {
+    if (!this.hasUnprotectedEdits) return;
+    event.preventDefault();
+    // Older browsers show the prompt only when returnValue is set.
+    event.returnValue = '';
+  };
+
+  /** Jitter: y-websocket waits min(2^n·100 ms, maxBackoffTime) after this event; we pick that value. */
+  private readonly onConnectionClose = () => {
+    this.provider.maxBackoffTime = reconnectDelay(this.provider.wsUnsuccessfulReconnects + 1);
+  };
+
   // Chromium keeps sockets open while "offline" (frames are held), so react to the browser's
   // own signal: drop the socket now and reconnect at once when the network is back.
   private readonly onOffline = () => {
     this.update({ type: 'network', online: false });
     this.provider.disconnect();
+    // disconnect() also closed the BroadcastChannel: other tabs must keep getting our edits.
+    this.provider.connectBc();
   };
 
   private readonly onOnline = () => {
     this.update({ type: 'network', online: true });
     if (shouldConnect(this.facts)) this.provider.connect();
   };
+}
+
+/** localStorage key: edits of a document kept on this device that the server has not stored. */
+function unsavedKey(docId: string): string {
+  return `concord:unsaved:${docId}`;
 }
 
 /** The IndexedDB database holding a document's local replica. */
@@ -125,6 +232,7 @@ export function localReplicaName(docId: string): string {
 
 /** Deletes this device's replica of a document ("Forget on this device"). */
 export async function forgetLocalReplica(docId: string): Promise<void> {
+  safeStorage().removeItem(unsavedKey(docId));
   await new Promise<void>((resolve, reject) => {
     const request = indexedDB.deleteDatabase(localReplicaName(docId));
     request.onsuccess = () => resolve();

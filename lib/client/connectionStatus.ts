@@ -5,7 +5,7 @@
  */
 import { describeCloseCode, isPermanentRefusal } from '../protocol/closeCodes';
 
-export type ConnectionStatus = 'connecting' | 'synced' | 'offline' | 'refused';
+export type ConnectionStatus = 'connecting' | 'saving' | 'saved' | 'offline' | 'refused';
 
 export interface ConnectionFacts {
   /** The browser says it has a network. */
@@ -14,6 +14,10 @@ export interface ConnectionFacts {
   socket: 'connecting' | 'connected' | 'disconnected';
   /** The initial sync with the server completed on the current socket. */
   synced: boolean;
+  /** A socket closed since the last successful sync: the server is not reachable right now. */
+  unreachable: boolean;
+  /** Local edits the server has not confirmed as stored (SaveTracker). */
+  unsaved: number;
   /** The server refused us for good (close code 4400–4499). */
   refusal: { code: number; reason: string } | null;
 }
@@ -32,22 +36,35 @@ export type ConnectionEvent =
   /** The server closed the socket (y-websocket `connection-close` / `closed`). */
   | { type: 'closed'; code: number; reason: string }
   /** window `online` / `offline`. */
-  | { type: 'network'; online: boolean };
+  | { type: 'network'; online: boolean }
+  /** The number of unsaved local edits changed. */
+  | { type: 'unsaved'; count: number };
 
-export const INITIAL_FACTS: ConnectionFacts = { online: true, socket: 'connecting', synced: false, refusal: null };
+export const INITIAL_FACTS: ConnectionFacts = {
+  online: true,
+  socket: 'connecting',
+  synced: false,
+  unreachable: false,
+  unsaved: 0,
+  refusal: null,
+};
 
 export function applyConnectionEvent(facts: ConnectionFacts, event: ConnectionEvent): ConnectionFacts {
   switch (event.type) {
-    case 'socket':
-      // A new socket must sync again before we claim "synced"; a stale flag from the last one lies.
-      return { ...facts, socket: event.status, synced: event.status === 'connected' ? event.providerSynced : false };
+    case 'socket': {
+      // A new socket must sync again before we claim anything; a stale flag from the last one lies.
+      const synced = event.status === 'connected' ? event.providerSynced : false;
+      return { ...facts, socket: event.status, synced, unreachable: facts.unreachable || event.status === 'disconnected' };
+    }
     case 'sync':
-      return { ...facts, synced: event.synced };
+      return { ...facts, synced: event.synced, unreachable: event.synced ? false : facts.unreachable };
     case 'closed':
       // Transient closes just reconnect; only permanent refusals stick (and stop reconnection).
       return isPermanentRefusal(event.code) ? { ...facts, refusal: { code: event.code, reason: event.reason }, synced: false } : facts;
     case 'network':
       return { ...facts, online: event.online, synced: event.online ? facts.synced : false };
+    case 'unsaved':
+      return { ...facts, unsaved: event.count };
   }
 }
 
@@ -56,9 +73,29 @@ export function shouldConnect(facts: ConnectionFacts): boolean {
   return facts.online && facts.refusal === null;
 }
 
+/** "1 edit", "12 edits". */
+function edits(count: number): string {
+  return `${count.toLocaleString('en')} ${count === 1 ? 'edit' : 'edits'}`;
+}
+
+function keptHere(count: number): string {
+  return `${edits(count)} kept on this device, not yet saved`;
+}
+
 export function describeConnection(facts: ConnectionFacts): StatusView {
+  const { unsaved } = facts;
   if (facts.refusal) return { status: 'refused', text: describeCloseCode(facts.refusal.code) };
-  if (!facts.online) return { status: 'offline', text: 'Offline — your changes are kept on this device and sync when you reconnect' };
-  if (facts.socket === 'connected' && facts.synced) return { status: 'synced', text: 'All changes synced' };
-  return { status: 'connecting', text: 'Connecting…' };
+  if (!facts.online) {
+    return { status: 'offline', text: unsaved > 0 ? `Offline — ${keptHere(unsaved)}` : 'Offline — all changes saved; new edits stay on this device' };
+  }
+  if (facts.socket === 'connected' && facts.synced) {
+    return unsaved > 0 ? { status: 'saving', text: 'Saving…' } : { status: 'saved', text: 'All changes saved' };
+  }
+  if (facts.unreachable) {
+    return {
+      status: 'offline',
+      text: unsaved > 0 ? `Can’t reach the server — ${keptHere(unsaved)}` : 'Can’t reach the server — retrying; new edits stay on this device',
+    };
+  }
+  return { status: 'connecting', text: unsaved > 0 ? `Connecting… ${keptHere(unsaved)}` : 'Connecting…' };
 }

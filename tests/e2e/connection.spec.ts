@@ -18,8 +18,8 @@ test('going offline says so, keeps edits in the tab, and syncs them when back on
   await typeInEditor(b, ' and theirs');
 
   await a.context().setOffline(false);
-  await expect(status).toHaveAttribute('data-status', 'synced');
-  await expect(status).toHaveText(/All changes synced/);
+  await expect(status).toHaveAttribute('data-status', 'saved');
+  await expect(status).toHaveText(/All changes saved/);
   await expect.poll(() => editorText(b)).toContain('written offline');
   await expect.poll(async () => (await editorText(a)) === (await editorText(b))).toBe(true);
   const text = await editorText(a);

@@ -17,7 +17,7 @@ test('edits made while the relay is unreachable survive a reload and sync when i
   await a.reload();
   await a.waitForFunction(() => window.__concord?.ready === true);
   await expect.poll(() => editorText(a)).toBe('shared start'); // from this device's replica
-  await expect(a.getByTestId('status')).not.toHaveAttribute('data-status', 'synced');
+  await expect(a.getByTestId('status')).not.toHaveAttribute('data-status', 'saved');
   await typeInEditor(a, ' kept locally');
   // Proof the socket is really cut: the other person does not see it.
   await typeInEditor(b, ' meanwhile');
@@ -32,7 +32,7 @@ test('edits made while the relay is unreachable survive a reload and sync when i
   // Restore the relay: both converge to text holding everything.
   // The editor keeps retrying with back-off (at most 5 s apart) and gets through on its own.
   relayCut = false;
-  await expect(a.getByTestId('status')).toHaveAttribute('data-status', 'synced');
+  await expect(a.getByTestId('status')).toHaveAttribute('data-status', 'saved');
   await expect.poll(async () => (await editorText(a)) === (await editorText(b))).toBe(true);
   const text = await editorText(b);
   expect(text).toContain('kept locally');

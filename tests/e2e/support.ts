@@ -3,7 +3,7 @@ import { expect, type Browser, type Page } from '@playwright/test';
 
 declare global {
   interface Window {
-    __concord?: { ready: boolean; getText(): string; getTitle(): string };
+    __concord?: { ready: boolean; docId: string; getText(): string; getTitle(): string; unsavedEdits(): number };
   }
 }
 
@@ -34,7 +34,7 @@ export async function createDocument(browser: Browser, baseURL: string): Promise
 
 export async function waitForEditor(page: Page): Promise<void> {
   await page.waitForFunction(() => window.__concord?.ready === true);
-  await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'synced');
+  await expect(page.getByTestId('status')).toHaveAttribute('data-status', 'saved');
 }
 
 /** The document body as text, read from the editor state (the DOM also holds cursor labels). */

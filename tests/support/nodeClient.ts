@@ -11,11 +11,11 @@ export interface NodeClient {
   destroy(): void;
 }
 
-export function connectClient(wsUrl: string, docId: string, token: string, doc = new Y.Doc()): NodeClient {
+export function connectClient(wsUrl: string, docId: string, token: string, doc = new Y.Doc(), params: Record<string, string> = {}): NodeClient {
   const provider = new WebsocketProvider(wsUrl, docId, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
-    params: { token },
+    params: { token, ...params },
   });
   const synced = new Promise<void>((resolve) => {
     if (provider.synced) resolve();

@@ -16,8 +16,9 @@ describe('describeConnection', () => {
     expect(describeConnection(INITIAL_FACTS)).toEqual({ status: 'connecting', text: 'Connecting…' });
   });
 
-  it('is synced only when the socket is connected and the initial sync finished', () => {
-    expect(describeConnection(facts({ socket: 'connected', synced: true }))).toEqual({ status: 'synced', text: 'All changes synced' });
+  it('is saved only when the socket is connected, the initial sync finished and nothing is unsaved', () => {
+    expect(describeConnection(facts({ socket: 'connected', synced: true }))).toEqual({ status: 'saved', text: 'All changes saved' });
+    expect(describeConnection(facts({ socket: 'connected', synced: true, unsaved: 3 }))).toEqual({ status: 'saving', text: 'Saving…' });
     expect(describeConnection(facts({ socket: 'connected', synced: false })).status).toBe('connecting');
     // A stale "synced" from an earlier socket does not count while reconnecting.
     expect(describeConnection(facts({ socket: 'disconnected', synced: true })).status).toBe('connecting');
@@ -28,8 +29,19 @@ describe('describeConnection', () => {
     for (const socket of ['connecting', 'connected', 'disconnected'] as const) {
       const view = describeConnection(facts({ online: false, socket, synced: true }));
       expect(view.status).toBe('offline');
-      expect(view.text).toMatch(/^Offline — .*kept on this device/);
+      expect(view.text).toMatch(/^Offline — .*on this device/);
     }
+  });
+
+  it('counts the edits kept on this device that the server has not stored', () => {
+    expect(describeConnection(facts({ online: false, unsaved: 12 })).text).toBe('Offline — 12 edits kept on this device, not yet saved');
+    expect(describeConnection(facts({ online: false, unsaved: 1 })).text).toBe('Offline — 1 edit kept on this device, not yet saved');
+    expect(describeConnection(facts({ online: false, unsaved: 0 })).text).toBe('Offline — all changes saved; new edits stay on this device');
+    expect(describeConnection(facts({ unreachable: true, unsaved: 1234 }))).toEqual({
+      status: 'offline',
+      text: 'Can’t reach the server — 1,234 edits kept on this device, not yet saved',
+    });
+    expect(describeConnection(facts({ unsaved: 2 })).text).toBe('Connecting… 2 edits kept on this device, not yet saved');
   });
 
   it('explains a permanent refusal, which wins over everything else', () => {
@@ -45,6 +57,8 @@ describe('describeConnection', () => {
     const cases: ConnectionFacts[] = [
       INITIAL_FACTS,
       facts({ socket: 'connected', synced: true }),
+      facts({ socket: 'connected', synced: true, unsaved: 1 }),
+      facts({ unreachable: true }),
       facts({ online: false }),
       facts({ refusal: { code: 4499, reason: '' } }),
     ];
@@ -57,22 +71,22 @@ describe('applyConnectionEvent', () => {
     events.reduce(applyConnectionEvent, start);
   const status = (events: ConnectionEvent[], start?: ConnectionFacts) => describeConnection(fold(events, start)).status;
 
-  it('goes connecting → synced once the socket is open and the first sync is done', () => {
+  it('goes connecting → saved once the socket is open and the first sync is done', () => {
     expect(status([{ type: 'socket', status: 'connecting', providerSynced: false }])).toBe('connecting');
     expect(status([{ type: 'socket', status: 'connected', providerSynced: false }])).toBe('connecting');
-    expect(status([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }])).toBe('synced');
+    expect(status([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }])).toBe('saved');
     // y-websocket may report sync before the status event: the provider's flag carries it over.
-    expect(status([{ type: 'sync', synced: true }, { type: 'socket', status: 'connected', providerSynced: true }])).toBe('synced');
+    expect(status([{ type: 'sync', synced: true }, { type: 'socket', status: 'connected', providerSynced: true }])).toBe('saved');
   });
 
   it('needs a fresh sync after the socket drops and comes back', () => {
     const synced = fold([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }]);
     const dropped = fold([{ type: 'socket', status: 'disconnected', providerSynced: false }], synced);
     expect(dropped.synced).toBe(false);
-    expect(status([{ type: 'socket', status: 'connected', providerSynced: false }], dropped)).toBe('connecting');
+    expect(status([{ type: 'socket', status: 'connected', providerSynced: false }], dropped)).not.toBe('saved');
   });
 
-  it('goes offline with the browser and back to connecting, then synced, when it returns', () => {
+  it('goes offline with the browser and back to connecting, then saved, when it returns', () => {
     const synced = fold([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }]);
     const offline = fold([{ type: 'network', online: false }], synced);
     expect(describeConnection(offline).status).toBe('offline');
@@ -82,7 +96,25 @@ describe('applyConnectionEvent', () => {
     expect(describeConnection(back).status).toBe('connecting');
     expect(
       status([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }], back),
-    ).toBe('synced');
+    ).toBe('saved');
+  });
+
+  it('says the server is unreachable after a socket closes, through every retry, until a sync succeeds', () => {
+    const saved = fold([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }]);
+    const dropped = fold([{ type: 'socket', status: 'disconnected', providerSynced: false }], saved);
+    expect(describeConnection(dropped).status).toBe('offline');
+    // y-websocket reports "connecting" at every retry: that must not flip the status back and forth.
+    const retrying = fold([{ type: 'socket', status: 'connecting', providerSynced: false }], dropped);
+    expect(describeConnection(retrying).status).toBe('offline');
+    const connectedNotSynced = fold([{ type: 'socket', status: 'connected', providerSynced: false }], retrying);
+    expect(describeConnection(connectedNotSynced).status).toBe('offline');
+    expect(status([{ type: 'sync', synced: true }], connectedNotSynced)).toBe('saved');
+  });
+
+  it('is saving while edits are unsaved and saved when the count drops to zero', () => {
+    const saved = fold([{ type: 'socket', status: 'connected', providerSynced: false }, { type: 'sync', synced: true }]);
+    expect(status([{ type: 'unsaved', count: 2 }], saved)).toBe('saving');
+    expect(status([{ type: 'unsaved', count: 2 }, { type: 'unsaved', count: 0 }], saved)).toBe('saved');
   });
 
   it('ignores transient closes and sticks to a permanent refusal, never reconnecting', () => {
