@@ -33,6 +33,11 @@ const nextConfig = {
           { key: 'Content-Security-Policy', value: contentSecurityPolicy },
         ],
       },
+      {
+        // The service worker: always checked for a newer version.
+        source: '/sw.js',
+        headers: [{ key: 'Cache-Control', value: 'no-cache' }],
+      },
     ];
   },
 };

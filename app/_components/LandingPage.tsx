@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { safeStorage } from '../../lib/client/browserStorage';
+import { keepPageOffline } from '../../lib/client/offlineCache';
 import { forgetDocument, listRecent, rememberDocument, type RecentDocument } from '../../lib/client/recentDocuments';
 import { UNTITLED } from '../../lib/documents/dataModel';
 
@@ -38,6 +39,8 @@ export default function LandingPage() {
       setCreating(false);
     };
     refresh();
+    // Keep this page for offline use: "New document" works with no network.
+    if (navigator.onLine) void keepPageOffline(process.env.NODE_ENV === 'production');
     // "Back" from an editor may restore this page from the back/forward cache with its old state,
     // and other tabs open documents too: re-read the list whenever either happens.
     window.addEventListener('pageshow', refresh);

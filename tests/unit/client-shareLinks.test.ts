@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mintDocument } from '../../lib/auth/capabilities';
-import { relayUrl, shareLink, tokenFromHash } from '../../lib/client/shareLinks';
+import { docIdFromPath, relayUrl, shareLink, tokenFromHash } from '../../lib/client/shareLinks';
 
 describe('share links', () => {
   it('builds the relay URL from the page location', () => {
@@ -21,5 +21,14 @@ describe('share links', () => {
     expect(tokenFromHash('#')).toBeNull();
     expect(tokenFromHash('#token=short')).toBeNull();
     expect(tokenFromHash('#other=1')).toBeNull();
+  });
+
+  it('reads the document ID from a page path, and nothing else', () => {
+    const { docId } = mintDocument();
+    expect(docIdFromPath(`/d/${docId}`)).toBe(docId);
+    expect(docIdFromPath(`/d/${docId}/`)).toBe(docId);
+    expect(docIdFromPath('/d/not-an-id')).toBeNull();
+    expect(docIdFromPath(`/x/${docId}`)).toBeNull();
+    expect(docIdFromPath(`/d/${docId}/more`)).toBeNull();
   });
 });

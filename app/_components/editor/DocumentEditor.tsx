@@ -8,7 +8,8 @@ import { safeStorage } from '../../../lib/client/browserStorage';
 import { DocumentSession, forgetLocalReplica } from '../../../lib/client/DocumentSession';
 import { loadIdentity, saveName, type Identity } from '../../../lib/client/identity';
 import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from '../../../lib/client/recentDocuments';
-import { relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
+import { keepPageOffline, type OfflineReadiness } from '../../../lib/client/offlineCache';
+import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
 import { UNTITLED } from '../../../lib/documents/dataModel';
 import { exportDocument } from '../../../lib/documents/exportDocument';
 import PresenceList from './PresenceList';
@@ -17,6 +18,15 @@ import SharePanel from './SharePanel';
 import StatusBadge from './StatusBadge';
 import TitleField from './TitleField';
 import Toolbar from './Toolbar';
+
+/** Performance mark set once the editor is editable with the document's content. */
+const EDITABLE_MARK = 'concord:editable';
+
+const OFFLINE_READINESS_TEXT: Record<Exclude<OfflineReadiness, 'unsupported'>, string> = {
+  preparing: 'Preparing offline use…',
+  ready: 'Available offline',
+  failed: 'Not available offline',
+};
 
 type Access = { token: string; role: Role } | { missing: true };
 
@@ -37,7 +47,9 @@ async function resolveAccess(docId: string): Promise<Access> {
   return { token, role: 'view' };
 }
 
-export default function DocumentEditor({ docId }: { docId: string }) {
+export default function DocumentEditor({ docId: renderedDocId }: { docId: string }) {
+  // Offline, the service worker may have answered with a page rendered for another document.
+  const docId = docIdFromPath(window.location.pathname) ?? renderedDocId;
   const [access, setAccess] = useState<Access | null>(null);
   useEffect(() => {
     let cancelled = false;
@@ -96,6 +108,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   const [pmState, setPmState] = useState<EditorState | null>(null);
   const [sharing, setSharing] = useState(false);
   const [title, setTitle] = useState('');
+  const [offlineReadiness, setOfflineReadiness] = useState<OfflineReadiness | null>(null);
 
   useEffect(() => session.setIdentity(identity), [session, identity]);
 
@@ -128,13 +141,32 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
     // also holds remote cursor labels).
     (window as unknown as { __concord?: unknown }).__concord = {
       ready: true,
+      docId: session.docId,
       getText: () => view.state.doc.textBetween(0, view.state.doc.content.size, '\n'),
       getTitle: () => session.title.toString(),
+      unsavedEdits: () => session.unsavedEdits,
     };
+    let cancelled = false;
+    // For time-to-editable measurements: the editor is up and the document's content is in it.
+    void session.contentLoaded.then(() => {
+      if (!cancelled && performance.getEntriesByName(EDITABLE_MARK).length === 0) performance.mark(EDITABLE_MARK);
+    });
     return () => {
+      cancelled = true;
       delete (window as unknown as { __concord?: unknown }).__concord;
     };
   }, [view, session]);
+
+  useEffect(() => {
+    // Once the editor has loaded everything it needs, keep it all for opening offline.
+    if (!view || !navigator.onLine) return;
+    let cancelled = false;
+    setOfflineReadiness('preparing');
+    void keepPageOffline(process.env.NODE_ENV === 'production').then((readiness) => !cancelled && setOfflineReadiness(readiness));
+    return () => {
+      cancelled = true;
+    };
+  }, [view]);
 
   function downloadLocalCopy() {
     const exported = exportDocument(session.doc, 'md');
@@ -161,6 +193,11 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
           </span>
         )}
         <StatusBadge view={status} onReconnect={() => session.reconnect()} />
+        {offlineReadiness && offlineReadiness !== 'unsupported' && (
+          <span className={`offline-readiness offline-${offlineReadiness}`} data-testid="offline-readiness" data-state={offlineReadiness}>
+            {OFFLINE_READINESS_TEXT[offlineReadiness]}
+          </span>
+        )}
         <PresenceList awareness={session.provider.awareness} />
         <label className="name-field">
           <span>Your name</span>
