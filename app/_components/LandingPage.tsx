@@ -3,7 +3,9 @@
 import { useEffect, useState } from 'react';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { safeStorage } from '../../lib/client/browserStorage';
+import { readKeptEdits } from '../../lib/client/keptEdits';
 import { keepPageOffline } from '../../lib/client/offlineCache';
+import { relayUrl } from '../../lib/client/shareLinks';
 import { forgetDocument, listRecent, rememberDocument, type RecentDocument } from '../../lib/client/recentDocuments';
 import { UNTITLED } from '../../lib/documents/dataModel';
 
@@ -29,9 +31,65 @@ async function createDocument(): Promise<{ id: string; owner: string }> {
 
 const ROLE_LABEL = { owner: 'Owner', edit: 'Can edit', view: 'View only' } as const;
 
+type KeptState = { count: number; saving: 'waiting' | 'saving' | 'saved' | 'failed' };
+
+function describeKept({ count, saving }: KeptState): string {
+  const edits = `${count} ${count === 1 ? 'edit' : 'edits'}`;
+  switch (saving) {
+    case 'waiting':
+      return `${edits} kept on this device, not yet saved — saved when you are online`;
+    case 'saving':
+      return `Saving ${edits} kept on this device…`;
+    case 'saved':
+      return `${edits} from this device saved`;
+    case 'failed':
+      return `${edits} kept on this device, not yet saved — open the document to retry`;
+  }
+}
+
+/**
+ * Edits made offline in documents that are no longer open: show them, and save them in the
+ * background whenever the browser is online.
+ */
+function useKeptEdits(recent: RecentDocument[] | null): Record<string, KeptState> {
+  const [kept, setKept] = useState<Record<string, KeptState>>({});
+  useEffect(() => {
+    if (!recent) return;
+    let cancelled = false;
+    const storage = safeStorage();
+    const waiting = recent.filter((doc) => doc.role !== 'view' && readKeptEdits(storage, doc.id) > 0);
+    const set = (id: string, state: KeptState) => !cancelled && setKept((all) => ({ ...all, [id]: state }));
+    const saveAll = async () => {
+      if (!navigator.onLine) {
+        for (const doc of waiting) set(doc.id, { count: readKeptEdits(storage, doc.id), saving: 'waiting' });
+        return;
+      }
+      const { saveKeptEdits } = await import('../../lib/client/backgroundSave');
+      for (const doc of waiting) {
+        const count = readKeptEdits(storage, doc.id);
+        if (count === 0 || cancelled) continue;
+        set(doc.id, { count, saving: 'saving' });
+        const result = await saveKeptEdits(storage, doc.id, doc.token, relayUrl(window.location)).catch((err: unknown) => {
+          console.warn('concord: could not save kept edits in the background', err);
+          return 'failed' as const;
+        });
+        set(doc.id, { count, saving: result === 'saved' ? 'saved' : 'failed' });
+      }
+    };
+    void saveAll();
+    window.addEventListener('online', saveAll);
+    return () => {
+      cancelled = true;
+      window.removeEventListener('online', saveAll);
+    };
+  }, [recent]);
+  return kept;
+}
+
 export default function LandingPage() {
   const [recent, setRecent] = useState<RecentDocument[] | null>(null);
   const [creating, setCreating] = useState(false);
+  const kept = useKeptEdits(recent);
 
   useEffect(() => {
     const refresh = () => {
@@ -83,6 +141,11 @@ export default function LandingPage() {
                 <span className="recent-meta">
                   {ROLE_LABEL[doc.role]} · opened {new Date(doc.openedAt).toLocaleString()}
                 </span>
+                {kept[doc.id] && (
+                  <span className={`recent-kept kept-${kept[doc.id]!.saving}`} data-testid="kept-edits" data-state={kept[doc.id]!.saving}>
+                    {describeKept(kept[doc.id]!)}
+                  </span>
+                )}
                 <button
                   type="button"
                   className="link-button"

@@ -21,6 +21,7 @@ import {
 } from './connectionStatus';
 import type { Identity } from './identity';
 import { safeStorage } from './browserStorage';
+import { readKeptEdits, writeKeptEdits } from './keptEdits';
 
 /** y-indexeddb's object store holding the replica's updates. */
 const LOCAL_UPDATES_STORE = 'updates';
@@ -59,10 +60,9 @@ export class DocumentSession {
     });
     // Tabs of this browser share edits over a BroadcastChannel, with or without the server.
     if (!online) this.provider.connectBc();
-    const carriedOver = Number(safeStorage().getItem(unsavedKey(docId)) ?? 0);
     this.saves = new SaveTracker(this.doc, this.provider, {
       isRemoteOrigin: (origin) => origin === this.local,
-      carriedOver: Number.isSafeInteger(carriedOver) && carriedOver > 0 ? carriedOver : 0,
+      carriedOver: readKeptEdits(safeStorage(), docId),
     });
     this.facts = applyConnectionEvent(this.facts, { type: 'unsaved', count: this.saves.unsaved });
     this.view = describeConnection(this.facts);
@@ -164,9 +164,7 @@ export class DocumentSession {
   private readonly onUnsavedChanged = () => {
     const count = this.saves.unsaved;
     // Survives a reload: those edits are in the local replica and still need the server.
-    const storage = safeStorage();
-    if (count > 0) storage.setItem(unsavedKey(this.docId), String(count));
-    else storage.removeItem(unsavedKey(this.docId));
+    writeKeptEdits(safeStorage(), this.docId, count);
     this.update({ type: 'unsaved', count });
   };
 
@@ -220,11 +218,6 @@ export class DocumentSession {
   };
 }
 
-/** localStorage key: edits of a document kept on this device that the server has not stored. */
-function unsavedKey(docId: string): string {
-  return `concord:unsaved:${docId}`;
-}
-
 /** The IndexedDB database holding a document's local replica. */
 export function localReplicaName(docId: string): string {
   return `concord:${docId}`;
@@ -232,7 +225,7 @@ export function localReplicaName(docId: string): string {
 
 /** Deletes this device's replica of a document ("Forget on this device"). */
 export async function forgetLocalReplica(docId: string): Promise<void> {
-  safeStorage().removeItem(unsavedKey(docId));
+  writeKeptEdits(safeStorage(), docId, 0);
   await new Promise<void>((resolve, reject) => {
     const request = indexedDB.deleteDatabase(localReplicaName(docId));
     request.onsuccess = () => resolve();

@@ -73,8 +73,10 @@ test('a document opens with no network, and one created offline reaches the serv
   await typeInEditor(again, ' and edited offline');
   await expect.poll(() => editorText(again)).toBe('visited once and edited offline');
 
-  // A new document, created with no network: the browser mints its ID and links.
+  // A new document, created with no network: the browser mints its ID and links. The start
+  // page lists the first document's edit as kept here, waiting for the network.
   await again.goto(`${baseURL}/`);
+  await expect(again.locator(`[data-doc-id="${new URL(url).pathname.split('/')[2]}"]`).getByTestId('kept-edits')).toHaveAttribute('data-state', 'waiting');
   await again.getByTestId('new-document').click();
   await again.waitForURL(/\/d\/[A-Za-z0-9_-]{22}#token=/);
   await again.waitForFunction(() => window.__concord?.ready === true);
@@ -92,9 +94,12 @@ test('a document opens with no network, and one created offline reaches the serv
   const stranger = await openAs(browser, offlineUrl);
   await expect.poll(() => editorText(stranger)).toBe('written with no network');
   await expect.poll(() => stranger.evaluate(() => window.__concord!.getTitle())).toBe('Born offline');
-  // The first document's offline edit reaches the server once it is open again online.
-  await again.goto(url);
-  await expect(again.getByTestId('status')).toHaveAttribute('data-status', 'saved');
+  // The first document is no longer open anywhere: the start page saves its kept edit.
+  await again.goto(`${baseURL}/`);
+  const firstDocId = new URL(url).pathname.split('/')[2]!;
+  const kept = again.locator(`[data-doc-id="${firstDocId}"]`).getByTestId('kept-edits');
+  await expect(kept).toHaveAttribute('data-state', 'saved');
+  await expect(kept).toHaveText(/^\d+ edits? from this device saved$/);
   const other = await openAs(browser, url);
   await expect.poll(() => editorText(other)).toBe('visited once and edited offline');
 });
