@@ -9,9 +9,17 @@ const KEEP_TIMEOUT_MS = 30_000;
 
 export type OfflineReadiness = 'unsupported' | 'preparing' | 'ready' | 'failed';
 
-/** Registers the service worker. Dev builds skip it: it would cache hot-reloaded files. */
+/**
+ * Registers the service worker. Dev builds skip it, and remove one a production build on the
+ * same origin left behind: it would serve stale copies of hot-reloaded files.
+ */
 export async function registerServiceWorker(production: boolean): Promise<ServiceWorkerRegistration | null> {
-  if (!production || typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return null;
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return null;
+  if (!production) {
+    const leftovers = await navigator.serviceWorker.getRegistrations();
+    await Promise.all(leftovers.map((registration) => registration.unregister()));
+    return null;
+  }
   return navigator.serviceWorker.register(SERVICE_WORKER_URL, { scope: '/' });
 }
 
