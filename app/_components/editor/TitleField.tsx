@@ -20,14 +20,15 @@ export default function TitleField({ title, editable }: { title: Y.Text; editabl
   useEffect(() => {
     const onChange = (event: Y.YTextEvent, tr: Y.Transaction) => {
       const el = input.current;
+      // Several remote changes can arrive before React writes the first into the input: then the
+      // caret to shift is the one still waiting to be applied, not the input's stale one.
+      const waiting = pendingCaret.current;
       pendingCaret.current = null;
       if (tr.origin !== LOCAL_ORIGIN && el && document.activeElement === el) {
         // Shift the caret by what a collaborator inserted or deleted before it.
         const delta = event.delta as Parameters<typeof mapIndexThroughDelta>[1];
-        pendingCaret.current = [
-          mapIndexThroughDelta(el.selectionStart ?? 0, delta),
-          mapIndexThroughDelta(el.selectionEnd ?? 0, delta),
-        ];
+        const [start, end] = waiting ?? [el.selectionStart ?? 0, el.selectionEnd ?? 0];
+        pendingCaret.current = [mapIndexThroughDelta(start, delta), mapIndexThroughDelta(end, delta)];
       }
       setValue(title.toString());
     };
