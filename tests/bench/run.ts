@@ -9,9 +9,10 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Figure, Scenario } from './scenario';
 import { automergePaper } from './scenarios/automergePaper';
+import { divergence } from './scenarios/divergence';
 
 /** Every scenario, selectable by name; add new ones here. */
-const SCENARIOS: Record<string, Scenario> = Object.fromEntries([automergePaper].map((s) => [s.name, s]));
+const SCENARIOS: Record<string, Scenario> = Object.fromEntries([automergePaper, divergence].map((s) => [s.name, s]));
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true } } });
 const chosen = values.scenario ?? Object.keys(SCENARIOS);
