@@ -7,6 +7,8 @@ import { CHROMIUM_ARGS, findChromium } from './tests/e2e/findChromium';
 const PORT = Number(process.env.E2E_PORT ?? 3107);
 // A fresh data directory per run: tests never see each other's documents from earlier runs.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-e2e-'));
+// Removed when this process ends (the web server it started is stopped by then).
+process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 export default defineConfig({
   testDir: 'tests/e2e',
