@@ -22,8 +22,6 @@ import { Session, type SessionLimits } from './Session';
 export const RELAY_PATH_PREFIX = '/ws/';
 
 export interface RelayOptions extends SessionLimits, RoomLimits {
-  /** Messages per second one connection may send. */
-  maxMessagesPerSecond: number;
   /** Open connections per client address. */
   maxConnectionsPerIp: number;
   /** Take the client address from X-Forwarded-For (only behind a trusted proxy). */
@@ -55,7 +53,6 @@ export class Relay {
   private readonly sessions = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly messageLimiter: RateLimiterMemory;
   private readonly connectionLimiter: RateLimiterMemory;
   private closing = false;
 
@@ -68,7 +65,6 @@ export class Relay {
     // Frames up to twice the cap are read so we can refuse them with our own code (4413); beyond
     // that ws itself drops the connection (1009) without buffering more.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2 });
-    this.messageLimiter = new RateLimiterMemory({ points: options.maxMessagesPerSecond, duration: 1 });
     // duration 0: a point is held for as long as the connection is open, and given back on close.
     this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
     this.heartbeat = setInterval(() => {
@@ -158,7 +154,7 @@ export class Relay {
       ip,
       version,
       ws,
-      { log: this.log, metrics: this.metrics, limits: this.options, messageLimiter: this.messageLimiter },
+      { log: this.log, metrics: this.metrics, limits: this.options },
       (s) => this.onSessionClosed(s),
     );
     this.sessions.add(session);

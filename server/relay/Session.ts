@@ -4,11 +4,11 @@
  */
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from 'pino';
-import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import { roleAllows, type Role } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import type { Metrics } from '../metrics';
 import { ConnectionError } from './errors';
+import { MessageRateLimiter } from './MessageRateLimiter';
 import { newClientOrigin, type ClientOrigin } from './origins';
 import type { Room } from './Room';
 import type { RoomConnection } from './RoomConnection';
@@ -20,14 +20,14 @@ export interface SessionLimits {
   maxQueuedBytes: number;
   /** Bytes we may buffer for a client that reads too slowly before dropping it (it resyncs on reconnect). */
   maxBufferedBytes: number;
+  /** Messages per second one connection may send; one more closes it with 4529. */
+  maxMessagesPerSecond: number;
 }
 
 export interface SessionDeps {
   log: Logger;
   metrics: Metrics;
   limits: SessionLimits;
-  /** Messages per second per connection. */
-  messageLimiter: RateLimiterMemory;
 }
 
 export class Session implements RoomConnection {
@@ -40,7 +40,7 @@ export class Session implements RoomConnection {
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private closed = false;
-  private readonly rateKey: string;
+  private readonly rate: MessageRateLimiter;
   private readonly releaseHooks: (() => void)[] = [];
 
   constructor(
@@ -54,7 +54,7 @@ export class Session implements RoomConnection {
     private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session) => void,
   ) {
-    this.rateKey = String(this.origin.connectionId);
+    this.rate = new MessageRateLimiter(deps.limits.maxMessagesPerSecond);
     ws.on('message', this.onMessage);
     ws.on('pong', () => {
       this.alive = true;
@@ -130,13 +130,11 @@ export class Session implements RoomConnection {
 
   private readonly onMessage = (data: RawData, isBinary: boolean): void => {
     if (this.closed) return;
-    // The limiter answers asynchronously; frames already in this read are still handled, and
-    // the connection closes right after (a bound of one socket read, not of the flood).
-    this.deps.messageLimiter.consume(this.rateKey).catch(() => {
-      if (this.closed) return;
+    if (!this.rate.take()) {
       this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId }, 'message rate limit exceeded; closing');
       this.close(CloseCode.rateLimited, 'too many messages per second');
-    });
+      return;
+    }
     if (!isBinary) {
       this.fail(new ConnectionError(CloseCode.malformedMessage, 'text frames are not part of the protocol'));
       return;
@@ -180,7 +178,6 @@ export class Session implements RoomConnection {
     this.closed = true;
     this.queue = [];
     this.room?.removeConnection(this);
-    this.deps.messageLimiter.delete(this.rateKey).catch((err: unknown) => this.deps.log.debug({ err }, 'rate limiter cleanup failed'));
     for (const hook of this.releaseHooks.splice(0)) hook();
     this.onClosed(this);
   }
