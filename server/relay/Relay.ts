@@ -18,6 +18,7 @@ import { clientIp, requestToken } from '../http/clientIp';
 import type { SaverOptions } from './DocumentSaver';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionLimits } from './Session';
+import { SendBatcher } from './SendBatcher';
 
 export const RELAY_PATH_PREFIX = '/ws/';
 
@@ -53,6 +54,7 @@ export class Relay {
   private readonly sessions = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly batcher: SendBatcher;
   private readonly connectionLimiter: RateLimiterMemory;
   private closing = false;
 
@@ -63,9 +65,12 @@ export class Relay {
     private readonly options: RelayOptions = DEFAULT_RELAY_OPTIONS,
   ) {
     // Frames up to twice the cap are read so we can refuse them with our own code (4413); beyond
-    // that ws itself drops the connection (1009) without buffering more.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2 });
+    // that ws itself drops the connection (1009) without buffering more. No compression: Yjs
+    // updates are small and dense, deflate state costs ~300 KB per connection, and sessions write
+    // pre-built uncompressed frames (SendBatcher).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false });
     // duration 0: a point is held for as long as the connection is open, and given back on close.
+    this.batcher = new SendBatcher(log);
     this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
@@ -103,7 +108,7 @@ export class Relay {
     const token = requestToken(req, url);
     const ip = clientIp(req, this.options.trustProxy);
     const version = requestedProtocolVersion(url.searchParams.get(CONCORD_PROTOCOL_PARAM));
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, docId, token, ip, version));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, docId, token, ip, version));
     return true;
   }
 
@@ -147,15 +152,16 @@ export class Relay {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, docId: string, token: string | null, ip: string, version: number | null): void {
+  private accept(ws: WebSocket, socket: Duplex, docId: string, token: string | null, ip: string, version: number | null): void {
     const session = new Session(
       docId,
       token,
       ip,
       version,
       ws,
-      { log: this.log, metrics: this.metrics, limits: this.options },
-      (s) => this.onSessionClosed(s),
+      socket,
+      { log: this.log, metrics: this.metrics, limits: this.options, batcher: this.batcher },
+      this.onSessionClosed,
     );
     this.sessions.add(session);
     this.metrics.connectionOpened();
@@ -262,11 +268,11 @@ export class Relay {
     void room.saver.whenIdle().then(() => room.destroy());
   }
 
-  private onSessionClosed(session: Session): void {
+  private readonly onSessionClosed = (session: Session): void => {
     this.sessions.delete(session);
     const room = this.rooms.get(session.docId);
     if (room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
-  }
+  };
 
   private scheduleUnload(room: Room): void {
     this.cancelUnload(room.docId);

@@ -1,8 +1,10 @@
 /**
  * One WebSocket connection to one document. Queues frames (bounded) until it is authorised and
  * its room is loaded, then hands each frame to the room. A bad frame closes this connection only.
+ * What it sends is queued for the turn and written by the SendBatcher, one write per turn.
  */
-import type { WebSocket, RawData } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { roleAllows, type Role } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
@@ -12,6 +14,7 @@ import { MessageRateLimiter } from './MessageRateLimiter';
 import { newClientOrigin, type ClientOrigin } from './origins';
 import type { Room } from './Room';
 import type { RoomConnection } from './RoomConnection';
+import type { QueuedSender, SendBatcher } from './SendBatcher';
 
 export interface SessionLimits {
   /** Largest frame we accept; a larger one closes the connection with 4413. */
@@ -28,17 +31,23 @@ export interface SessionDeps {
   log: Logger;
   metrics: Metrics;
   limits: SessionLimits;
+  /** Writes every session's queued messages once per event-loop turn. */
+  batcher: SendBatcher;
 }
 
-export class Session implements RoomConnection {
+export class Session implements RoomConnection, QueuedSender {
   readonly origin: ClientOrigin = newClientOrigin();
   /** Answered a ping since the last heartbeat. */
   alive = true;
   /** Set once the capability is verified; null while authorising. */
   role: Role | null = null;
   private room: Room | null = null;
+  /** Frames received before the room was ready. */
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
+  /** Messages to send at the end of this turn (null when none: most connections, most turns). */
+  private outgoing: Uint8Array[] | null = null;
+  private outgoingBytes = 0;
   private closed = false;
   private readonly rate: MessageRateLimiter;
   private readonly releaseHooks: (() => void)[] = [];
@@ -51,6 +60,8 @@ export class Session implements RoomConnection {
     /** Concord protocol extension version the client negotiated, or null for a stock client. */
     readonly protocolVersion: number | null,
     private readonly ws: WebSocket,
+    /** The upgraded socket under `ws`: batched frames are written to it directly. */
+    private readonly socket: Duplex,
     private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session) => void,
   ) {
@@ -96,20 +107,45 @@ export class Session implements RoomConnection {
     }
   }
 
+  /** Queues `message` for the end of this turn. The caller must not modify it afterwards (it may be shared). */
   send(message: Uint8Array): void {
     if (this.closed) return;
-    if (this.ws.bufferedAmount > this.deps.limits.maxBufferedBytes) {
-      this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered: this.ws.bufferedAmount }, 'client too slow; closing');
+    const buffered = this.ws.bufferedAmount + this.outgoingBytes;
+    if (buffered > this.deps.limits.maxBufferedBytes) {
+      this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered }, 'client too slow; closing');
       this.close(CloseCode.slowConsumer, 'too much data queued for this connection');
       return;
     }
-    this.ws.send(message, { binary: true }, (err) => {
-      if (err) this.deps.log.debug({ err, connectionId: this.origin.connectionId }, 'send failed; connection is closing');
-    });
+    this.outgoingBytes += message.byteLength;
+    if (this.outgoing === null) {
+      this.outgoing = [message];
+      this.deps.batcher.schedule(this);
+    } else {
+      this.outgoing.push(message);
+    }
+  }
+
+  /** Writes the messages queued this turn, in order, with one socket write (SendBatcher). */
+  flushQueued(): void {
+    const messages = this.outgoing;
+    if (messages === null) return;
+    this.outgoing = null;
+    this.outgoingBytes = 0;
+    // ws sends nothing after its close frame; neither do we. (Closed sessions flushed before closing.)
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    try {
+      this.deps.batcher.write(this.socket, messages);
+    } catch (err) {
+      this.deps.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId }, 'send failed; closing');
+      this.ws.terminate();
+      this.handleClosed();
+    }
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    // What was sent before the close goes out before it, as when every send was written at once.
+    this.flushQueued();
     if (code !== CloseCode.normal && code !== CloseCode.goingAway) this.deps.metrics.connectionRefused(code);
     this.ws.close(code, reason);
     this.handleClosed();
@@ -177,6 +213,8 @@ export class Session implements RoomConnection {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.outgoing = null;
+    this.outgoingBytes = 0;
     this.room?.removeConnection(this);
     for (const hook of this.releaseHooks.splice(0)) hook();
     this.onClosed(this);
