@@ -242,6 +242,7 @@ export class Relay {
         metrics: this.metrics,
         saverOptions: this.options.saver,
         limits: this.options,
+        batcher: this.batcher,
         onCorrupted: (room) => this.reload(room),
       })
         .then((room) => {

@@ -10,7 +10,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as authProtocol from 'y-protocols/auth';
 import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
-import { encodeAwarenessMessage, encodeSyncStep1, encodeUpdateMessage } from '../../lib/protocol/encode';
+import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
 import { ACK_MESSAGE_TYPE, encodeMarkStored, encodeStoredAck, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
@@ -20,6 +20,8 @@ import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertWellFormedUpdate, dropPending, pendingBytes, wouldChange } from './updateGuard';
 import { isChangeOrigin, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
 import type { RoomConnection } from './RoomConnection';
+import type { SendBatcher } from './SendBatcher';
+import { Fanout } from './Fanout';
 
 export interface RoomLimits {
   /** Approximate stored size at which the document stops accepting changes. */
@@ -44,6 +46,11 @@ export interface RoomDeps {
    * be inconsistent, so the owner reloads it from storage.
    */
   onCorrupted?: (room: Room) => void;
+  /**
+   * When given (the relay), changes are collected over an event-loop turn and sent at its end
+   * (see Fanout); without it (unit tests, tools) each change is sent at once.
+   */
+  batcher?: SendBatcher;
 }
 
 export class Room {
@@ -54,6 +61,8 @@ export class Room {
   /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
   private readonly controlled = new Map<ChangeOrigin, Set<number>>();
   private destroyed = false;
+  /** Sends changes to the connections (per event-loop turn when the relay gives a batcher). */
+  private readonly fanout: Fanout;
   /** State vector of what is durably stored (everything loaded, plus every saved batch). */
   private storedStateVector: Uint8Array;
   /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
@@ -91,6 +100,7 @@ export class Room {
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant: it has no presence of its own.
     this.awareness.setLocalState(null);
+    this.fanout = new Fanout(this.connections, this.awareness, deps.metrics, deps.log, deps.batcher);
     this.saver = new DocumentSaver(
       docId,
       deps.store,
@@ -189,6 +199,7 @@ export class Room {
     if (this.destroyed) return;
     this.destroyed = true;
     this.saver.stop();
+    this.fanout.stop();
     this.doc.off('update', this.onDocUpdate);
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
@@ -301,15 +312,7 @@ export class Room {
       this.saver.enqueue(update, from);
       this.approxBytes += update.byteLength;
     }
-    // Encoded once for every receiver; never sent back to the connection it came from.
-    const message = encodeUpdateMessage(update);
-    let receivers = 0;
-    for (const conn of this.connections) {
-      if (conn.origin === from) continue;
-      conn.send(message);
-      receivers++;
-    }
-    if (receivers > 0) this.deps.metrics.messageOut(MessageType.sync, message.byteLength, receivers);
+    this.fanout.update(update, from);
   };
 
   private readonly onAwarenessUpdate = (
@@ -321,11 +324,7 @@ export class Room {
       for (const id of added) controlled.add(id);
       for (const id of removed) controlled.delete(id);
     }
-    const changed = added.concat(updated, removed);
-    // Awareness goes to everyone, the sender included: the stock client expects to hear itself.
-    const message = encodeAwarenessMessage(this.awareness, changed);
-    for (const conn of this.connections) conn.send(message);
-    if (this.connections.size > 0) this.deps.metrics.messageOut(MessageType.awareness, message.byteLength, this.connections.size);
+    this.fanout.presenceChanged(added.concat(updated, removed));
   };
 
   private send(conn: RoomConnection, type: number, message: Uint8Array): void {

@@ -23,6 +23,7 @@ const COPY_LIMIT = 64 * 1024;
 
 export class SendBatcher {
   private due: QueuedSender[] = [];
+  private tasks: (() => void)[] = [];
   private scheduled = false;
   private flushing = false;
   /** Frames built during the current flush, by message: a broadcast is framed once. */
@@ -33,6 +34,17 @@ export class SendBatcher {
   /** Flushes `sender` at the end of this event-loop turn. Call once per turn, when its queue becomes non-empty. */
   schedule(sender: QueuedSender): void {
     this.due.push(sender);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushAll);
+  }
+
+  /**
+   * Runs `task` at the end of this turn, before sessions write: a room sends what it collected
+   * during the turn (presence changes) so that it joins the same write.
+   */
+  beforeFlush(task: () => void): void {
+    this.tasks.push(task);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(this.flushAll);
@@ -77,10 +89,19 @@ export class SendBatcher {
 
   private readonly flushAll = (): void => {
     this.scheduled = false;
+    const tasks = this.tasks;
+    this.tasks = [];
+    // One failure must not strand everyone else's queue (nothing would flush it again).
+    for (const task of tasks) {
+      try {
+        task();
+      } catch (err) {
+        this.log.error({ err }, 'a turn-end task failed');
+      }
+    }
     const due = this.due;
     this.due = [];
     this.flushing = true;
-    // One failure must not strand everyone else's queue (nothing would flush it again).
     for (const sender of due) {
       try {
         sender.flushQueued();
