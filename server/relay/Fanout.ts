@@ -31,6 +31,8 @@ export class Fanout {
   private presence: Set<number> | null = null;
   private flushScheduled = false;
   private stopped = false;
+  /** Made in the constructor, not an arrow class field: see the note in Room's constructor. */
+  private readonly flush: () => void;
 
   constructor(
     private readonly connections: ReadonlySet<RoomConnection>,
@@ -38,7 +40,9 @@ export class Fanout {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly batcher: SendBatcher | undefined,
-  ) {}
+  ) {
+    this.flush = () => this.flushTurn();
+  }
 
   /** A document update (as the doc's update event gives it) from `origin`. */
   update(update: Uint8Array, origin: ChangeOrigin): void {
@@ -80,7 +84,7 @@ export class Fanout {
     batcher.beforeFlush(this.flush);
   }
 
-  private readonly flush = (): void => {
+  private flushTurn(): void {
     this.flushScheduled = false;
     const updates = this.updates;
     const presence = this.presence;
@@ -90,7 +94,7 @@ export class Fanout {
     // Content first: presence may point into content of this same turn.
     if (updates !== null) this.sendUpdates(updates);
     if (presence !== null) this.sendPresence(Array.from(presence));
-  };
+  }
 
   /** Encoded once for every receiver; never sent back to the connection it came from. */
   private sendUpdate(update: Uint8Array, origin: ChangeOrigin): void {

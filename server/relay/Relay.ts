@@ -17,7 +17,7 @@ import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
 import type { SaverOptions } from './DocumentSaver';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
-import { Session, type SessionLimits } from './Session';
+import { Session, type SessionDeps, type SessionLimits } from './Session';
 import { SendBatcher } from './SendBatcher';
 
 export const RELAY_PATH_PREFIX = '/ws/';
@@ -52,9 +52,13 @@ export class Relay {
   /** One load per document, shared by every connection that arrives while it runs. */
   private readonly loading = new Map<string, Promise<Room>>();
   private readonly sessions = new Set<Session>();
+  /** Sessions that hold one of their address's connection slots (connectionLimiter). */
+  private readonly holdingSlot = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly batcher: SendBatcher;
+  /** What every session needs from the relay: one object shared by all of them. */
+  private readonly sessionDeps: SessionDeps;
   private readonly connectionLimiter: RateLimiterMemory;
   private closing = false;
 
@@ -68,9 +72,10 @@ export class Relay {
     // that ws itself drops the connection (1009) without buffering more. No compression: Yjs
     // updates are small and dense, deflate state costs ~300 KB per connection, and sessions write
     // pre-built uncompressed frames (SendBatcher).
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false, clientTracking: false });
     // duration 0: a point is held for as long as the connection is open, and given back on close.
     this.batcher = new SendBatcher(log);
+    this.sessionDeps = { log, metrics, limits: options, batcher: this.batcher };
     this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
@@ -160,7 +165,7 @@ export class Relay {
       version,
       ws,
       socket,
-      { log: this.log, metrics: this.metrics, limits: this.options, batcher: this.batcher },
+      this.sessionDeps,
       this.onSessionClosed,
     );
     this.sessions.add(session);
@@ -180,15 +185,17 @@ export class Relay {
     } catch {
       // Rejected: the address already holds its maximum of open connections. A refused consume
       // still counts its point, so give it back.
-      this.connectionLimiter.reward(session.clientIp).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
+      this.releaseConnectionSlot(session.clientIp);
       this.log.warn({ docId }, 'too many connections from one address');
       session.close(CloseCode.tooManyConnections, 'too many connections from this address');
       return;
     }
-    session.onRelease(() => {
-      this.connectionLimiter.reward(session.clientIp).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
-    });
-    if (session.isClosed) return;
+    // The slot is given back when the session closes (onSessionClosed), or now if it already has.
+    if (session.isClosed) {
+      this.releaseConnectionSlot(session.clientIp);
+      return;
+    }
+    this.holdingSlot.add(session);
     const version = session.protocolVersion;
     if (version !== null && (!Number.isInteger(version) || version < 1 || version > CONCORD_PROTOCOL_VERSION)) {
       session.close(CloseCode.unsupportedProtocol, `this server speaks Concord protocol ${CONCORD_PROTOCOL_VERSION}`);
@@ -243,7 +250,7 @@ export class Relay {
         saverOptions: this.options.saver,
         limits: this.options,
         batcher: this.batcher,
-        onCorrupted: (room) => this.reload(room),
+        onCorrupted: this.reload,
       })
         .then((room) => {
           this.rooms.set(docId, room);
@@ -260,17 +267,22 @@ export class Relay {
    * An update threw half-way through integration: drop the in-memory copy once everything
    * integrated so far is stored, and let clients reconnect to a copy loaded from storage.
    */
-  private reload(room: Room): void {
+  private readonly reload = (room: Room): void => {
     if (this.rooms.get(room.docId) !== room) return;
     this.rooms.delete(room.docId);
     for (const session of this.sessions) {
       if (session.docId === room.docId) session.close(CloseCode.documentUnavailable, 'document is reloading');
     }
     void room.saver.whenIdle().then(() => room.destroy());
+  };
+
+  private releaseConnectionSlot(ip: string): void {
+    this.connectionLimiter.reward(ip).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
   }
 
   private readonly onSessionClosed = (session: Session): void => {
     this.sessions.delete(session);
+    if (this.holdingSlot.delete(session)) this.releaseConnectionSlot(session.clientIp);
     const room = this.rooms.get(session.docId);
     if (room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
   };

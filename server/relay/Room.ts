@@ -14,7 +14,7 @@ import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/enco
 import { ACK_MESSAGE_TYPE, encodeMarkStored, encodeStoredAck, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
-import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverOptions } from './DocumentSaver';
+import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertWellFormedUpdate, dropPending, pendingBytes, wouldChange } from './updateGuard';
@@ -53,6 +53,13 @@ export interface RoomDeps {
   batcher?: SendBatcher;
 }
 
+/** What an awareness 'update' event reports. */
+interface AwarenessChange {
+  added: number[];
+  updated: number[];
+  removed: number[];
+}
+
 export class Room {
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
@@ -63,6 +70,8 @@ export class Room {
   private destroyed = false;
   /** Sends changes to the connections (per event-loop turn when the relay gives a batcher). */
   private readonly fanout: Fanout;
+  private readonly onDocUpdate: (update: Uint8Array, origin: unknown) => void;
+  private readonly onAwarenessUpdate: (change: AwarenessChange, origin: unknown) => void;
   /** State vector of what is durably stored (everything loaded, plus every saved batch). */
   private storedStateVector: Uint8Array;
   /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
@@ -101,20 +110,29 @@ export class Room {
     // The server is not a participant: it has no presence of its own.
     this.awareness.setLocalState(null);
     this.fanout = new Fanout(this.connections, this.awareness, deps.metrics, deps.log, deps.batcher);
+    // Listeners and hooks are closures made here, not arrow class fields or arrows in object
+    // literals: tsx compiles with esbuild's keepNames, which renames those with
+    // Object.defineProperty and so gives each one a property dictionary (~250 bytes apiece).
+    const room = this;
+    const hooks: SaverHooks = {
+      snapshot() {
+        const snapshot = Y.encodeStateAsUpdate(room.doc);
+        room.approxBytes = snapshot.byteLength;
+        return snapshot;
+      },
+      stateVector() {
+        return Y.encodeStateVector(room.doc);
+      },
+      onSaved(_batch, _seq, storedStateVector) {
+        if (storedStateVector) room.acknowledgeStored(storedStateVector);
+      },
+    };
+    this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);
+    this.onAwarenessUpdate = (change, origin) => this.handleAwarenessUpdate(change, origin);
     this.saver = new DocumentSaver(
       docId,
       deps.store,
-      {
-        snapshot: () => {
-          const snapshot = Y.encodeStateAsUpdate(this.doc);
-          this.approxBytes = snapshot.byteLength;
-          return snapshot;
-        },
-        stateVector: () => Y.encodeStateVector(this.doc),
-        onSaved: (_batch, _seq, storedStateVector) => {
-          if (storedStateVector) this.acknowledgeStored(storedStateVector);
-        },
-      },
+      hooks,
       deps.log,
       deps.metrics,
       stored,
@@ -306,26 +324,23 @@ export class Room {
     }
   }
 
-  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+  private handleDocUpdate(update: Uint8Array, origin: unknown): void {
     const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
     if (from.kind !== 'storage') {
       this.saver.enqueue(update, from);
       this.approxBytes += update.byteLength;
     }
     this.fanout.update(update, from);
-  };
+  }
 
-  private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
+  private handleAwarenessUpdate({ added, updated, removed }: AwarenessChange, origin: unknown): void {
     const controlled = isChangeOrigin(origin) ? this.controlled.get(origin) : undefined;
     if (controlled) {
       for (const id of added) controlled.add(id);
       for (const id of removed) controlled.delete(id);
     }
     this.fanout.presenceChanged(added.concat(updated, removed));
-  };
+  }
 
   private send(conn: RoomConnection, type: number, message: Uint8Array): void {
     conn.send(message);

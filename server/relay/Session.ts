@@ -35,6 +35,15 @@ export interface SessionDeps {
   batcher: SendBatcher;
 }
 
+/**
+ * Back-reference from a socket to its session, so that one set of listener functions serves
+ * every connection: no closures per connection (under tsx, whose keepNames gives every named
+ * closure a property dictionary, a closure costs ~300 bytes).
+ */
+const SESSION = Symbol('concord.session');
+type SessionSocket = WebSocket & { [SESSION]: Session };
+const sessionOf = (ws: WebSocket): Session => (ws as SessionSocket)[SESSION];
+
 export class Session implements RoomConnection, QueuedSender {
   readonly origin: ClientOrigin = newClientOrigin();
   /** Answered a ping since the last heartbeat. */
@@ -42,15 +51,14 @@ export class Session implements RoomConnection, QueuedSender {
   /** Set once the capability is verified; null while authorising. */
   role: Role | null = null;
   private room: Room | null = null;
-  /** Frames received before the room was ready. */
-  private queue: Uint8Array[] = [];
+  /** Frames received before the room was ready (null when none). */
+  private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
   /** Messages to send at the end of this turn (null when none: most connections, most turns). */
   private outgoing: Uint8Array[] | null = null;
   private outgoingBytes = 0;
   private closed = false;
   private readonly rate: MessageRateLimiter;
-  private readonly releaseHooks: (() => void)[] = [];
 
   constructor(
     readonly docId: string,
@@ -66,12 +74,28 @@ export class Session implements RoomConnection, QueuedSender {
     private readonly onClosed: (session: Session) => void,
   ) {
     this.rate = new MessageRateLimiter(deps.limits.maxMessagesPerSecond);
-    ws.on('message', this.onMessage);
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('close', () => this.handleClosed());
-    ws.on('error', (err) => this.deps.log.warn({ err, docId, connectionId: this.origin.connectionId }, 'websocket error'));
+    (ws as SessionSocket)[SESSION] = this;
+    ws.on('message', Session.onSocketMessage);
+    ws.on('pong', Session.onSocketPong);
+    ws.on('close', Session.onSocketClose);
+    ws.on('error', Session.onSocketError);
+  }
+
+  private static onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    sessionOf(this).receiveFrame(data, isBinary);
+  }
+
+  private static onSocketPong(this: WebSocket): void {
+    sessionOf(this).alive = true;
+  }
+
+  private static onSocketClose(this: WebSocket): void {
+    sessionOf(this).handleClosed();
+  }
+
+  private static onSocketError(this: WebSocket, err: Error): void {
+    const session = sessionOf(this);
+    session.deps.log.warn({ err, docId: session.docId, connectionId: session.origin.connectionId }, 'websocket error');
   }
 
   get wantsAcks(): boolean {
@@ -80,12 +104,6 @@ export class Session implements RoomConnection, QueuedSender {
 
   get canEdit(): boolean {
     return this.role !== null && roleAllows(this.role, 'edit');
-  }
-
-  /** Runs `hook` when this session closes (at once if it already has). */
-  onRelease(hook: () => void): void {
-    if (this.closed) hook();
-    else this.releaseHooks.push(hook);
   }
 
   get isClosed(): boolean {
@@ -99,8 +117,9 @@ export class Session implements RoomConnection, QueuedSender {
     this.room = room;
     room.addConnection(this);
     const queued = this.queue;
-    this.queue = [];
+    this.queue = null;
     this.queuedBytes = 0;
+    if (queued === null) return;
     for (const frame of queued) {
       if (this.closed) return;
       this.deliver(frame);
@@ -164,7 +183,7 @@ export class Session implements RoomConnection, QueuedSender {
     this.ws.ping();
   }
 
-  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+  private receiveFrame(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (!this.rate.take()) {
       this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId }, 'message rate limit exceeded; closing');
@@ -189,8 +208,8 @@ export class Session implements RoomConnection, QueuedSender {
       this.fail(new ConnectionError(CloseCode.messageTooLarge, 'too much data sent before the document was ready'));
       return;
     }
-    this.queue.push(frame);
-  };
+    (this.queue ??= []).push(frame);
+  }
 
   private deliver(frame: Uint8Array): void {
     try {
@@ -212,11 +231,10 @@ export class Session implements RoomConnection, QueuedSender {
   private handleClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue = [];
+    this.queue = null;
     this.outgoing = null;
     this.outgoingBytes = 0;
     this.room?.removeConnection(this);
-    for (const hook of this.releaseHooks.splice(0)) hook();
     this.onClosed(this);
   }
 }
