@@ -1,0 +1,64 @@
+/**
+ * Concord as a deployment runs it: `npm start` is `tsx server/main.ts`; we start the same file
+ * with `node --import tsx` so the pid we measure is the server's node process itself. Production
+ * web app (built first if needed), SQLite in a scratch DATA_DIR, real capabilities, default caps.
+ *
+ * Caps: MAX_CONNECTIONS_PER_IP (200) counts connections per client address. A deployment sits
+ * behind a proxy and sees each user's own address, so the bench sets TRUST_PROXY=true and gives
+ * every client its own X-Forwarded-For, instead of raising the cap for one loopback address.
+ */
+import path from 'node:path';
+import { mintDocument } from '../../../lib/auth/capabilities';
+import { TempDirs } from '../../support/tempDirs';
+import { yWebsocketFraming } from '../load/framing';
+import { REPO_ROOT, jsonListeningPort, startChildServer } from './childServer';
+import type { Peer, PeerServer, PeerStartOptions } from './PeerServer';
+
+/** A distinct private address per client, as a proxy in front of Concord would forward it. */
+export function forwardedFor(n: number): Record<string, string> {
+  return { 'X-Forwarded-For': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` };
+}
+
+export interface ConcordOptions {
+  /** false: the relay-only entry point (server/relayMain.ts), for quick smoke tests. */
+  web: boolean;
+}
+
+export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
+  return {
+    name: 'concord',
+    label: 'Concord',
+    describe: web
+      ? '`node --import tsx server/main.ts` (= npm start), production web app, SQLite, default caps, TRUST_PROXY=true'
+      : '`node --import tsx server/relayMain.ts` (relay and API only), SQLite, default caps, TRUST_PROXY=true',
+    persists: true,
+    async start(options: PeerStartOptions = {}): Promise<PeerServer> {
+      const dirs = new TempDirs();
+      const dataDir = options.dataDir ?? dirs.make('concord-bench-');
+      try {
+        const server = await startChildServer({
+          args: ['--import', 'tsx', path.join(REPO_ROOT, 'server', web ? 'main.ts' : 'relayMain.ts')],
+          env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TRUST_PROXY: 'true', ...options.env },
+          listeningPort: jsonListeningPort,
+        });
+        return {
+          name: 'concord',
+          pid: server.pid,
+          framing: yWebsocketFraming((doc) => `ws://127.0.0.1:${server.port}/ws/${doc.name}?token=${doc.token}`),
+          newDocument() {
+            const caps = mintDocument();
+            return { name: caps.docId, token: caps.edit };
+          },
+          clientHeaders: forwardedFor,
+          async stop() {
+            await server.stop();
+            dirs.removeAll();
+          },
+        };
+      } catch (err) {
+        dirs.removeAll();
+        throw err;
+      }
+    },
+  };
+}
