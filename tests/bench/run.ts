@@ -1,42 +1,97 @@
 /**
- * Benchmarks: `npm run bench [-- --scenario <name>]`. Prints a Markdown table per scenario and
- * writes JSON to tests/bench/results/. Figures come from real server processes on loopback.
+ * Benchmarks: `npm run bench [-- --scenario <name>…] [--server <name>…] [--runs 3] [--seconds 10]`.
+ * Compares Concord with the y-websocket reference server, Hocuspocus and a raw relay, each in its
+ * own process on loopback; prints Markdown tables and writes JSON to tests/bench/results/ (or --out).
+ * Exits 1 when any run fails (replicas that differ, a server that died), 2 on bad arguments.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { Figure, Scenario } from './scenario';
+import { PEERS } from './peers';
+import type { PeerName } from './peers/PeerServer';
+import { scenarioMarkdown } from './report';
+import type { BenchOptions, Scenario, ScenarioResult } from './scenario';
 import { automergePaper } from './scenarios/automergePaper';
 import { divergence } from './scenarios/divergence';
+import { loadScenarios } from './scenarios/load';
 
-/** Every scenario, selectable by name; add new ones here. */
-const SCENARIOS: Record<string, Scenario> = Object.fromEntries([automergePaper, divergence].map((s) => [s.name, s]));
+/** Every scenario, selectable by name, in the order a full run takes them. */
+const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, divergence].map((s) => [s.name, s]));
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true } } });
-const chosen = values.scenario ?? Object.keys(SCENARIOS);
-for (const name of chosen) {
-  if (!SCENARIOS[name]) {
-    console.error(`Unknown scenario "${name}". Scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
-    process.exit(2);
-  }
+function usage(problem: string): never {
+  console.error(`${problem}\nScenarios: ${Object.keys(SCENARIOS).join(', ')}\nServers: ${Object.keys(PEERS).join(', ')}`);
+  process.exit(2);
 }
 
+function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${flag} must be a positive number, not "${value}"`);
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    server: { type: 'string', multiple: true },
+    runs: { type: 'string' },
+    seconds: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const chosen = values.scenario ?? Object.keys(SCENARIOS);
+for (const name of chosen) if (!SCENARIOS[name]) usage(`Unknown scenario "${name}".`);
+const servers = (values.server ?? Object.keys(PEERS)) as PeerName[];
+for (const name of servers) if (!PEERS[name]) usage(`Unknown server "${name}".`);
+const options: BenchOptions = {
+  servers,
+  runs: Math.round(positiveNumber('runs', values.runs, 3)),
+  seconds: positiveNumber('seconds', values.seconds, 10),
+  log: (line) => console.log(line),
+};
+
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-const results: Record<string, Figure[]> = {};
+const started = performance.now();
+
+if (servers.includes('concord')) {
+  // `npm start` builds the web app when sources changed; do it now, not inside a measured run.
+  console.log('Starting Concord once (it builds the web app first if the sources changed)…');
+  await (await PEERS.concord.start()).stop();
+}
+
+const results: Record<string, ScenarioResult> = {};
 for (const name of chosen) {
   const scenario = SCENARIOS[name]!;
   console.log(`\nRunning ${name}: ${scenario.description}…`);
-  const figures = await scenario.run();
-  results[name] = figures;
-  console.log(`\n### ${name}\n\n| measure | value |\n| --- | --- |`);
-  for (const f of figures) console.log(`| ${f.name} | ${f.display} |`);
+  try {
+    results[name] = await scenario.run(options);
+  } catch (err) {
+    results[name] = { failures: [`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`] };
+  }
 }
-console.log(`\nMachine: ${machine}`);
 
-const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-fs.mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
-console.log(`Results written to ${path.relative(process.cwd(), file)}`);
+const minutes = (performance.now() - started) / 60_000;
+const took = minutes < 1 ? `${Math.round(minutes * 60)} s` : `${minutes.toFixed(1)} min`;
+console.log(`\n## Results\n`);
+for (const name of chosen) console.log(`${scenarioMarkdown(name, results[name]!, servers)}\n`);
+if (Object.values(results).some((r) => r.rows?.length)) {
+  console.log('Servers:');
+  for (const name of servers) console.log(`- ${PEERS[name].label}: ${PEERS[name].describe}`);
+}
+console.log(`\nMachine: ${machine}. Medians of ${options.runs} runs per cell; ratios are Concord ÷ peer. Took ${took}.`);
+
+const outFile =
+  values.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+const servedBy = Object.fromEntries(servers.map((s) => [s, PEERS[s].describe]));
+const { log: _log, ...recorded } = options;
+fs.writeFileSync(outFile, JSON.stringify({ machine, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
+console.log(`Results written to ${path.relative(process.cwd(), outFile)}`);
+
+const failures = Object.values(results).flatMap((r) => r.failures);
+if (failures.length) {
+  console.error(`\nBENCH FAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+  process.exit(1);
+}

@@ -10,6 +10,7 @@ import { runWriters } from './writers';
 import type { PeerServer } from '../peers/PeerServer';
 import { seededRandom } from '../../support/fuzzFrames';
 import { percentile } from '../stats';
+import { withTimeout } from '../waiting';
 
 export interface LoadSpec {
   documents: number;
@@ -188,12 +189,4 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
   } finally {
     for (const c of clients) c.close();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -7,13 +7,20 @@ export interface PeerServer {
   readonly name: PeerName;
   /** The server's own node process: CPU and memory are read from /proc/<pid>. */
   readonly pid: number;
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
   readonly framing: Framing;
   /** A new, empty document (with a capability where the server checks them). */
   newDocument(): BenchDocument;
   /** Upgrade headers for the n-th client of a run. */
   clientHeaders(n: number): Record<string, string>;
-  /** Stops the process and removes its files. */
-  stop(): Promise<void>;
+  /** The page that edits `doc` in a browser, for servers that serve an editor. */
+  editorUrl?(doc: BenchDocument): string;
+  /**
+   * Stops the process (SIGKILL unless told otherwise; SIGTERM lets a server that handles it store
+   * everything first) and removes files it made itself.
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export interface PeerStartOptions {

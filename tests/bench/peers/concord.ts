@@ -44,14 +44,16 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
         return {
           name: 'concord',
           pid: server.pid,
+          url: `http://127.0.0.1:${server.port}`,
           framing: yWebsocketFraming((doc) => `ws://127.0.0.1:${server.port}/ws/${doc.name}?token=${doc.token}`),
           newDocument() {
             const caps = mintDocument();
             return { name: caps.docId, token: caps.edit };
           },
           clientHeaders: forwardedFor,
-          async stop() {
-            await server.stop();
+          editorUrl: (doc) => `http://127.0.0.1:${server.port}/d/${doc.name}#token=${doc.token}`,
+          async stop(signal) {
+            await server.stop(signal);
             dirs.removeAll();
           },
         };

@@ -22,12 +22,13 @@ export const hocuspocusPeer: Peer = {
     return {
       name: 'hocuspocus',
       pid: server.pid,
+      url: `http://127.0.0.1:${server.port}`,
       // One socket can carry many documents; the path is not used. One socket per client here.
       framing: hocuspocusFraming(() => `ws://127.0.0.1:${server.port}/`),
       newDocument: () => ({ name: randomUUID(), token: 'bench' }),
       clientHeaders: () => ({}),
-      async stop() {
-        await server.stop();
+      async stop(signal) {
+        await server.stop(signal);
       },
     };
   },

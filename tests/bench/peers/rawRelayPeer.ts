@@ -19,12 +19,13 @@ export const rawRelayPeer: Peer = {
     return {
       name: 'raw-relay',
       pid: server.pid,
+      url: `http://127.0.0.1:${server.port}`,
       // Nothing answers a sync step 1 here: clients are ready when their socket opens.
       framing: yWebsocketFraming((doc) => `ws://127.0.0.1:${server.port}/${doc.name}`, false),
       newDocument: () => ({ name: randomUUID(), token: null }),
       clientHeaders: () => ({}),
-      async stop() {
-        await server.stop();
+      async stop(signal) {
+        await server.stop(signal);
       },
     };
   },

@@ -33,12 +33,13 @@ export const yWebsocketPeer: Peer = {
     return {
       name: 'y-websocket',
       pid: server.pid,
+      url: `http://127.0.0.1:${port}`,
       // The document is the URL path; the server checks nothing.
       framing: yWebsocketFraming((doc) => `ws://127.0.0.1:${port}/${doc.name}`),
       newDocument: () => ({ name: randomUUID(), token: null }),
       clientHeaders: () => ({}),
-      async stop() {
-        await server.stop();
+      async stop(signal) {
+        await server.stop(signal);
       },
     };
   },

@@ -1,115 +1,201 @@
 /**
- * The automerge-paper document (259,778 single-character edits) built through the relay, one
- * update per edit, then: cold load from storage, new-client sync, server memory, stored size.
+ * The automerge-paper document (259,778 single-character edits) built through each server, one
+ * update message per edit; then new-client sync while it is loaded, cold load from storage after
+ * a restart (servers that persist), browser time-to-editable (servers with an editor), and for
+ * Concord what it stored.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { mintDocument } from '../../../lib/auth/capabilities';
-import { encodeUpdateMessage } from '../../../lib/protocol/encode';
-import { MessageType } from '../../../lib/protocol/messageTypes';
-import * as Y from 'yjs';
 import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, decodeStoredAck } from '../../../lib/protocol/ackExtension';
-import { SQLITE_FILE_NAME, SqliteStore } from '../../../server/storage/SqliteStore';
+import * as Y from 'yjs';
 import { openRawSocket } from '../../support/rawSocket';
-import { startRelayProcess, type RelayProcess } from '../../support/relayProcess';
-import { coversDoc } from '../../support/storedAck';
 import { TempDirs } from '../../support/tempDirs';
-import { loadTrace, sequentialUpdates } from '../../support/traces';
-import { formatBytes, ms, rssOf, timeFullSync } from '../measure';
-import type { Figure, Scenario } from '../scenario';
+import { timeToEditable } from '../documents/browserEditable';
+import { buildThrough } from '../documents/buildThrough';
+import { storedSize, type StoredSize } from '../documents/concordStorage';
+import { paperDocument, paperText, type PaperDocument } from '../documents/paperDocument';
+import { timeFullSync } from '../documents/receivedDocument';
+import { formatBytes, formatValue, ms } from '../format';
+import { peakRssBytes, rssBytes } from '../load/processStats';
+import type { BenchDocument } from '../load/framing';
+import { PEERS } from '../peers';
+import type { Peer, PeerName, PeerServer } from '../peers/PeerServer';
+import type { Cell, ComparisonRow, Figure, Scenario, ScenarioResult, Unit } from '../scenario';
+import { median } from '../stats';
+import { untilIdle } from '../waiting';
 
-const RELAY_ENV = { LOG_LEVEL: 'info', MAX_MESSAGES_PER_SECOND: '100000000' };
+const WARM_SYNCS = 5;
+/**
+ * The build sends 259,778 messages down one connection as fast as it can: a bulk import, not a
+ * typist. Concord's per-connection message cap (300/s) would rightly close it, so it is lifted
+ * for this scenario only.
+ */
+const CONCORD_BULK_ENV = { MAX_MESSAGES_PER_SECOND: '100000000' };
 
-async function stop(relay: RelayProcess): Promise<void> {
-  const { code, signal } = await relay.stop('SIGTERM');
-  if (code !== 0) throw new Error(`relay exited with code ${code}, signal ${signal} on SIGTERM`);
+interface PaperResult {
+  buildMs: number;
+  rssAfterBuild: number;
+  peakRss: number;
+  /** New client, document loaded; null when the server holds no document (raw relay). */
+  warmSyncMs: number[] | null;
+  /** First client after a restart; null when the server does not persist. */
+  coldLoadMs: number[] | null;
+  /** Browser time-to-editable; null when the server serves no editor. */
+  editableMs: number[] | null;
+  concord?: { storedMs: number; storage: StoredSize; rssIdle: number };
+}
+
+function checkText(doc: Y.Doc, paper: PaperDocument, what: string): void {
+  const text = paperText(doc);
+  if (text !== paper.endText) throw new Error(`${what}: the document's text differs from the trace's end (${text?.length ?? 'no'} characters, expected ${paper.endText.length})`);
+}
+
+/** Concord only: resolves with performance.now() once the relay says the paper's last edit is stored. */
+function concordStored(server: PeerServer, doc: BenchDocument, paper: PaperDocument): { stored: Promise<number>; close(): void } {
+  const socket = openRawSocket(`ws://127.0.0.1:${new URL(server.url).port}/ws/${doc.name}?token=${doc.token}&${CONCORD_PROTOCOL_PARAM}=${CONCORD_PROTOCOL_VERSION}`);
+  const stored = socket
+    .waitFor((frame) => {
+      const vector = decodeStoredAck(frame);
+      return vector !== null && (Y.decodeStateVector(vector).get(paper.clientId) ?? 0) >= paper.finalClock;
+    })
+    .then((outcome) => {
+      if (outcome !== 'matched') throw new Error('the stored-ack socket closed before the paper was stored');
+      return performance.now();
+    });
+  return { stored, close: () => socket.ws.terminate() };
+}
+
+async function measure(peer: Peer, paper: PaperDocument, runs: number, log: (line: string) => void): Promise<PaperResult> {
+  const dirs = new TempDirs();
+  const dataDir = peer.persists ? dirs.make(`bench-paper-${peer.name}-`) : undefined;
+  const env = peer.name === 'concord' ? CONCORD_BULK_ENV : {};
+  const servers: PeerServer[] = [];
+  const start = async () => {
+    const server = await peer.start({ dataDir, env });
+    servers.push(server);
+    return server;
+  };
+  try {
+    const server = await start();
+    const rssIdle = rssBytes(server.pid);
+    const doc = server.newDocument();
+    const storedWatch = peer.name === 'concord' ? concordStored(server, doc, paper) : null;
+    const built = await buildThrough(server, paper, doc);
+    const buildEnded = performance.now();
+    log(`  ${peer.name}: built in ${ms(built.buildMs)}`);
+    checkText(built.watcher.replica(), paper, `${peer.name}, the client that watched the build`);
+    const storedMs = storedWatch ? (await storedWatch.stored) - (buildEnded - built.buildMs) : Number.NaN;
+    storedWatch?.close();
+    const rssAfterBuild = rssBytes(server.pid);
+
+    let warmSyncMs: number[] | null = null;
+    if (server.framing.handshake) {
+      warmSyncMs = [];
+      for (let i = 0; i < WARM_SYNCS; i++) {
+        const sync = await timeFullSync(server, doc, paper, 2 + i);
+        if (i === 0) checkText(sync.doc, paper, `${peer.name}, a new client`);
+        warmSyncMs.push(sync.ms);
+      }
+    }
+    const editorUrl = server.editorUrl?.(doc);
+    const editableMs = editorUrl ? await timeToEditable(editorUrl, paper.endText, runs) : null;
+    const peakRss = peakRssBytes(server.pid);
+    built.watcher.close();
+    built.writer.close();
+
+    let coldLoadMs: number[] | null = null;
+    let storage: StoredSize | null = null;
+    if (peer.persists) {
+      // Concord stores everything on SIGTERM; the y-websocket server does not handle it, so let
+      // its LevelDB writes finish first (what it stored is checked by loading it back).
+      if (peer.name !== 'concord') await untilIdle(server.pid);
+      await server.stop('SIGTERM');
+      if (peer.name === 'concord') storage = await storedSize(dataDir!, doc.name);
+      coldLoadMs = [];
+      for (let i = 0; i < runs; i++) {
+        const cold = await start();
+        const sync = await timeFullSync(cold, doc, paper, 0);
+        checkText(sync.doc, paper, `${peer.name}, the first client after a restart`);
+        coldLoadMs.push(sync.ms);
+        if (peer.name !== 'concord') await untilIdle(cold.pid);
+        await cold.stop('SIGTERM');
+      }
+    }
+    return {
+      buildMs: built.buildMs,
+      rssAfterBuild,
+      peakRss,
+      warmSyncMs,
+      coldLoadMs,
+      editableMs,
+      ...(storage ? { concord: { storedMs, storage, rssIdle } } : {}),
+    };
+  } finally {
+    for (const s of servers) await s.stop();
+    dirs.removeAll();
+  }
+}
+
+/** A cell from one server's values (the median), or "n/a" and why. Several values are listed, since a first cold load can differ a lot from later ones. */
+function cell(values: number[] | null, note: string, unit?: Unit): Cell {
+  if (!values) return { median: null, runs: [], note };
+  const listed = unit && values.length > 1 ? { note: `runs: ${values.map((v) => formatValue(v, unit)).join(', ')}` } : {};
+  return { median: median(values), runs: values, ...listed };
+}
+
+function comparisonRows(results: Map<PeerName, PaperResult | Error>, paper: PaperDocument, runs: number): ComparisonRow[] {
+  const make = (measure: string, unit: Unit, better: ComparisonRow['better'], pick: (r: PaperResult) => Cell): ComparisonRow => ({
+    measure,
+    unit,
+    better,
+    cells: Object.fromEntries([...results].map(([name, r]) => [name, r instanceof Error ? { median: null, runs: [], note: 'failed' } : pick(r)])),
+  });
+  return [
+    make(`build: ${paper.updates.length.toLocaleString('en')} updates relayed to a watching client`, 'ms', 'lower', (r) => cell([r.buildMs], '')),
+    make('relay throughput while building', 'per_s', 'higher', (r) => cell([paper.updates.length / (r.buildMs / 1000)], '')),
+    make('server RSS right after the build', 'bytes', 'lower', (r) => cell([r.rssAfterBuild], '')),
+    make(`new-client sync, document loaded (median of ${WARM_SYNCS})`, 'ms', 'lower', (r) => cell(r.warmSyncMs, 'holds no document')),
+    make(`cold load + first client sync after a restart (median of ${runs})`, 'ms', 'lower', (r) => cell(r.coldLoadMs, 'no persistence', 'ms')),
+    make(`browser time-to-editable, fresh context (median of ${runs})`, 'ms', 'lower', (r) => cell(r.editableMs, 'no editor', 'ms')),
+  ];
+}
+
+function concordFigures(r: PaperResult, paper: PaperDocument): Figure[] {
+  const c = r.concord!;
+  const figure = (name: string, value: number, unit: Unit, display = formatValue(value, unit)): Figure => ({ name, value, unit, display });
+  return [
+    figure('build until the last edit is stored (stored-ack)', c.storedMs, 'ms', ms(c.storedMs)),
+    figure('stored size (SQLite files incl. WAL and free pages)', c.storage.fileBytes, 'bytes'),
+    figure('stored document data (snapshot + log)', c.storage.documentBytes, 'bytes', `${formatBytes(c.storage.documentBytes)} in ${c.storage.entries} ${c.storage.entries === 1 ? 'entry' : 'entries'}`),
+    figure('Yjs state of the document (encodeStateAsUpdate), for reference', paper.stateBytes, 'bytes'),
+    figure('server RSS: idle (fresh process) / after the build / peak', r.peakRss, 'bytes', `${formatBytes(c.rssIdle)} / ${formatBytes(r.rssAfterBuild)} / ${formatBytes(r.peakRss)}`),
+    ...(r.editableMs ? [figure('browser time-to-editable, each run', median(r.editableMs), 'ms', r.editableMs.map((v) => ms(v)).join(', '))] : []),
+  ];
 }
 
 export const automergePaper: Scenario = {
   name: 'automerge-paper',
-  description: 'automerge-paper trace (259,778 edits) built through a relay process; cold load, warm sync, memory, stored size',
-  async run() {
-    const dataDirs = new TempDirs();
-    const started: RelayProcess[] = [];
-    try {
-      return await measure(dataDirs.make('concord-bench-'), async (dataDir) => {
-        const relay = await startRelayProcess(dataDir, RELAY_ENV);
-        started.push(relay);
-        return relay;
-      });
-    } finally {
-      // On success both relays have already stopped cleanly; on failure none may be left behind.
-      for (const relay of started) await relay.stop('SIGKILL');
-      dataDirs.removeAll();
+  description: 'automerge-paper (259,778 edits) built through each server; new-client sync, cold load, browser time-to-editable',
+  async run(options): Promise<ScenarioResult> {
+    const paper = paperDocument();
+    const results = new Map<PeerName, PaperResult | Error>();
+    const failures: string[] = [];
+    for (const name of options.servers) {
+      try {
+        results.set(name, await measure(PEERS[name], paper, options.runs, options.log));
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        results.set(name, error);
+        failures.push(`automerge-paper: ${name}: ${error.message.split('\n')[0]}`);
+      }
     }
+    const concord = results.get('concord');
+    return {
+      rows: comparisonRows(results, paper, options.runs),
+      figures: concord && !(concord instanceof Error) ? concordFigures(concord, paper) : undefined,
+      notes: [
+        'One build per server (Concord with MAX_MESSAGES_PER_SECOND lifted: one connection sends every edit at once). The y-websocket server persists to LevelDB here (YPERSISTENCE), so it has a cold load; Hocuspocus runs bare (no persistence); the raw relay holds no document.',
+        'The body is one paragraph whose text takes every edit; the browser figure is the editor\'s `concord:editable` performance mark from navigation start.',
+      ],
+      failures,
+    };
   },
 };
-
-async function measure(dataDir: string, startRelay: (dataDir: string) => Promise<RelayProcess>): Promise<Figure[]> {
-  const trace = loadTrace('automerge-paper');
-  const updates = sequentialUpdates(trace, 'trace');
-  const caps = mintDocument();
-  // What the server must end up storing, to recognise the stored-ack that covers it.
-  const reference = new Y.Doc();
-  reference.transact(() => updates.forEach((u) => Y.applyUpdate(reference, u)));
-
-  // 1. Build the document through the server: every edit is one update message. The writer
-  //    negotiates stored-acks, so we also see when the last edit is durably stored.
-  const relay = await startRelay(dataDir);
-  const writer = openRawSocket(`${relay.wsUrl}/${caps.docId}?token=${caps.edit}&${CONCORD_PROTOCOL_PARAM}=${CONCORD_PROTOCOL_VERSION}`);
-  await writer.opened;
-  const stored = writer.waitFor((f) => {
-    const storedVector = decodeStoredAck(f);
-    return storedVector !== null && coversDoc(storedVector, reference);
-  });
-  const buildStarted = performance.now();
-  for (const update of updates) writer.send(encodeUpdateMessage(update));
-  // The relay handles a connection's frames in order: the answer to this query comes last.
-  const done = writer.waitFor((f) => f[0] === MessageType.awareness);
-  writer.send(new Uint8Array([MessageType.queryAwareness]));
-  if ((await done) !== 'matched') throw new Error('writer connection closed while building');
-  const buildMs = performance.now() - buildStarted;
-  if ((await stored) !== 'matched') throw new Error('writer connection closed before the edits were stored');
-  const storedMs = performance.now() - buildStarted;
-  const rssAfterBuild = rssOf(relay.child.pid!);
-  writer.ws.close();
-  await stop(relay);
-  const fileBytes = fs
-    .readdirSync(dataDir)
-    .filter((f) => f.startsWith(SQLITE_FILE_NAME))
-    .reduce((sum, f) => sum + fs.statSync(path.join(dataDir, f)).size, 0);
-  // The document's own rows (snapshot + log after it), through the store's public interface:
-  // the file size above also counts pages freed by compaction, which SQLite reuses but keeps.
-  const store = new SqliteStore(dataDir);
-  const { bytes: documentBytes, updates: storedEntries } = await store.load(caps.docId);
-  await store.close();
-  const yjsStateBytes = Y.encodeStateAsUpdate(reference).byteLength;
-
-  // 2. Cold load: a fresh server process, the first client loads the document from storage.
-  const cold = await startRelay(dataDir);
-  const rssIdle = rssOf(cold.child.pid!);
-  const coldSync = await timeFullSync(cold.wsUrl, caps.docId, caps.view);
-  if (coldSync.doc.getText('trace').toString() !== trace.endContent) throw new Error('cold-loaded document differs from the trace');
-  // 3. Warm: the document is in memory; a new client syncs it.
-  const warmRuns: number[] = [];
-  for (let i = 0; i < 5; i++) warmRuns.push((await timeFullSync(cold.wsUrl, caps.docId, caps.view)).ms);
-  warmRuns.sort((a, b) => a - b);
-  const warmMs = warmRuns[2]!;
-  const rssLoaded = rssOf(cold.child.pid!);
-  await stop(cold);
-
-  return [
-    { name: 'edits sent (one update each)', value: updates.length, unit: 'count', display: updates.length.toLocaleString('en') },
-    { name: 'build through the relay', value: buildMs, unit: 'ms', display: ms(buildMs) },
-    { name: 'relay throughput while building', value: updates.length / (buildMs / 1000), unit: 'per_s', display: `${Math.round(updates.length / (buildMs / 1000)).toLocaleString('en')} updates/s` },
-    { name: 'build until the last edit is stored (stored-ack)', value: storedMs, unit: 'ms', display: ms(storedMs) },
-    { name: 'server RSS after building', value: rssAfterBuild, unit: 'bytes', display: formatBytes(rssAfterBuild) },
-    { name: 'stored size (SQLite files incl. WAL and free pages)', value: fileBytes, unit: 'bytes', display: formatBytes(fileBytes) },
-    { name: 'stored document data (snapshot + log)', value: documentBytes, unit: 'bytes', display: `${formatBytes(documentBytes)} in ${storedEntries.length} ${storedEntries.length === 1 ? 'entry' : 'entries'}` },
-    { name: 'Yjs state of the document (encodeStateAsUpdate), for reference', value: yjsStateBytes, unit: 'bytes', display: formatBytes(yjsStateBytes) },
-    { name: 'cold load + first client sync', value: coldSync.ms, unit: 'ms', display: ms(coldSync.ms) },
-    { name: 'new client sync, document loaded (median of 5)', value: warmMs, unit: 'ms', display: ms(warmMs) },
-    { name: 'server RSS idle (fresh process)', value: rssIdle, unit: 'bytes', display: formatBytes(rssIdle) },
-    { name: 'server RSS with the document loaded', value: rssLoaded, unit: 'bytes', display: formatBytes(rssLoaded) },
-  ];
-}
