@@ -4,12 +4,14 @@
  * own process on loopback; prints Markdown tables and writes JSON to tests/bench/results/ (or --out).
  * Exits 1 when any run fails (replicas that differ, a server that died), 2 on bad arguments.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { PEERS } from './peers';
+import { DEFAULT_SERVERS, PEERS } from './peers';
+import { REPO_ROOT } from './peers/childServer';
 import type { PeerName } from './peers/PeerServer';
 import { scenarioMarkdown } from './report';
 import type { BenchOptions, Scenario, ScenarioResult } from './scenario';
@@ -19,6 +21,17 @@ import { loadScenarios } from './scenarios/load';
 
 /** Every scenario, selectable by name, in the order a full run takes them. */
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, divergence].map((s) => [s.name, s]));
+
+/** Which Concord was measured: the commit, and the server and shared files changed since it. */
+function codeUnderTest(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  try {
+    const changed = git('status', '--porcelain', '--', 'server', 'lib').split('\n').filter(Boolean).length;
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` + ${changed} uncommitted file(s) in server/ and lib/` : ''}`;
+  } catch (err) {
+    return `unknown commit (${(err as Error).message.split('\n')[0]})`;
+  }
+}
 
 function usage(problem: string): never {
   console.error(`${problem}\nScenarios: ${Object.keys(SCENARIOS).join(', ')}\nServers: ${Object.keys(PEERS).join(', ')}`);
@@ -43,7 +56,7 @@ const { values } = parseArgs({
 });
 const chosen = values.scenario ?? Object.keys(SCENARIOS);
 for (const name of chosen) if (!SCENARIOS[name]) usage(`Unknown scenario "${name}".`);
-const servers = (values.server ?? Object.keys(PEERS)) as PeerName[];
+const servers = (values.server ?? DEFAULT_SERVERS) as PeerName[];
 for (const name of servers) if (!PEERS[name]) usage(`Unknown server "${name}".`);
 const options: BenchOptions = {
   servers,
@@ -52,7 +65,11 @@ const options: BenchOptions = {
   log: (line) => console.log(line),
 };
 
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const cpu = os.cpus()[0];
+// Virtual machines often report speed 0 to Node; /proc/cpuinfo still says.
+const mhz = cpu?.speed || Number(/cpu MHz\s*:\s*([\d.]+)/.exec(fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? 0);
+const machine = `${os.cpus().length} × ${cpu?.model ?? 'unknown CPU'}${mhz ? ` @ ${(mhz / 1000).toFixed(1)} GHz` : ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const code = codeUnderTest();
 const started = performance.now();
 
 if (servers.includes('concord')) {
@@ -80,14 +97,14 @@ if (Object.values(results).some((r) => r.rows?.length)) {
   console.log('Servers:');
   for (const name of servers) console.log(`- ${PEERS[name].label}: ${PEERS[name].describe}`);
 }
-console.log(`\nMachine: ${machine}. Medians of ${options.runs} runs per cell; ratios are Concord ÷ peer. Took ${took}.`);
+console.log(`\nConcord: ${code}. Machine: ${machine}. Medians of ${options.runs} runs per cell; ratios are Concord ÷ peer. Took ${took}.`);
 
 const outFile =
   values.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 const servedBy = Object.fromEntries(servers.map((s) => [s, PEERS[s].describe]));
 const { log: _log, ...recorded } = options;
-fs.writeFileSync(outFile, JSON.stringify({ machine, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
+fs.writeFileSync(outFile, JSON.stringify({ machine, concord: code, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
 console.log(`Results written to ${path.relative(process.cwd(), outFile)}`);
 
 const failures = Object.values(results).flatMap((r) => r.failures);

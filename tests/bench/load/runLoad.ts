@@ -26,7 +26,7 @@ export interface LoadOptions {
   seconds: number;
   /** Writers write this long before the window opens (not measured). */
   warmupSeconds: number;
-  /** Clients connecting at once. */
+  /** Clients connect in batches of this many, each batch once the previous one is synced. */
   connectConcurrency: number;
   /** After the writers stop: give up waiting for replicas to converge once no frame arrived for this long… */
   drainQuietMs: number;
@@ -72,6 +72,8 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
   const log = options.log ?? (() => undefined);
   const clients: BenchClient[] = [];
   try {
+    // A server that just said "listening" may still be settling (lazy imports, first GC).
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const rssBefore = rssBytes(server.pid);
     let lastFrameAt = performance.now();
     const onFrame = () => (lastFrameAt = performance.now());
@@ -93,7 +95,9 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
             onFrame,
           }),
         );
-        if (clients.length % options.connectConcurrency === 0) await Promise.all(clients.slice(-options.connectConcurrency).map((c) => c.ready));
+        if (clients.length % options.connectConcurrency === 0) {
+          await withTimeout(Promise.all(clients.slice(-options.connectConcurrency).map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
+        }
       }
     }
     await withTimeout(Promise.all(clients.map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');

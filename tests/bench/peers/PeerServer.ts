@@ -1,7 +1,7 @@
 /** The servers the benchmark compares, behind one interface. */
 import type { BenchDocument, Framing } from '../load/framing';
 
-export type PeerName = 'concord' | 'y-websocket' | 'hocuspocus' | 'raw-relay';
+export type PeerName = 'concord' | 'y-websocket' | 'hocuspocus' | 'raw-relay' | 'concord-relay';
 
 export interface PeerServer {
   readonly name: PeerName;
@@ -38,5 +38,9 @@ export interface Peer {
   describe: string;
   /** Whether documents survive a restart (so a cold load can be measured). */
   persists: boolean;
+  /** Whether SIGTERM makes it store everything before it exits (else wait until it is idle). */
+  storesOnSigterm: boolean;
+  /** Environment that lets one connection send as fast as it can (a bulk import), where a cap would stop it. */
+  bulkImportEnv?: Record<string, string>;
   start(options?: PeerStartOptions): Promise<PeerServer>;
 }

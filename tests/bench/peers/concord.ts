@@ -12,7 +12,7 @@ import { mintDocument } from '../../../lib/auth/capabilities';
 import { TempDirs } from '../../support/tempDirs';
 import { yWebsocketFraming } from '../load/framing';
 import { REPO_ROOT, jsonListeningPort, startChildServer } from './childServer';
-import type { Peer, PeerServer, PeerStartOptions } from './PeerServer';
+import type { Peer, PeerName, PeerServer, PeerStartOptions } from './PeerServer';
 
 /** A distinct private address per client, as a proxy in front of Concord would forward it. */
 export function forwardedFor(n: number): Record<string, string> {
@@ -24,14 +24,22 @@ export interface ConcordOptions {
   web: boolean;
 }
 
+export function isConcord(name: PeerName): boolean {
+  return name === 'concord' || name === 'concord-relay';
+}
+
 export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
   return {
-    name: 'concord',
-    label: 'Concord',
+    name: web ? 'concord' : 'concord-relay',
+    label: web ? 'Concord' : 'Concord relay only',
     describe: web
       ? '`node --import tsx server/main.ts` (= npm start), production web app, SQLite, default caps, TRUST_PROXY=true'
       : '`node --import tsx server/relayMain.ts` (relay and API only), SQLite, default caps, TRUST_PROXY=true',
     persists: true,
+    storesOnSigterm: true,
+    // MAX_MESSAGES_PER_SECOND (300 per connection) would rightly close a connection that sends
+    // 259,778 messages at once; the automerge-paper build is a bulk import, not a typist.
+    bulkImportEnv: { MAX_MESSAGES_PER_SECOND: '100000000' },
     async start(options: PeerStartOptions = {}): Promise<PeerServer> {
       const dirs = new TempDirs();
       const dataDir = options.dataDir ?? dirs.make('concord-bench-');
@@ -42,7 +50,7 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
           listeningPort: jsonListeningPort,
         });
         return {
-          name: 'concord',
+          name: web ? 'concord' : 'concord-relay',
           pid: server.pid,
           url: `http://127.0.0.1:${server.port}`,
           framing: yWebsocketFraming((doc) => `ws://127.0.0.1:${server.port}/ws/${doc.name}?token=${doc.token}`),

@@ -13,6 +13,7 @@ export const hocuspocusPeer: Peer = {
   label: 'Hocuspocus',
   describe: `@hocuspocus/server ${version}, bare (no extensions, no hooks: in memory, no auth check)`,
   persists: false,
+  storesOnSigterm: false,
   async start(options: PeerStartOptions = {}): Promise<PeerServer> {
     const server = await startChildServer({
       args: [plainNodeProgram('hocuspocusMain.ts')],

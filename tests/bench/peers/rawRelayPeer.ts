@@ -10,6 +10,7 @@ export const rawRelayPeer: Peer = {
   label: 'raw relay',
   describe: 'tests/bench/peers/rawRelay.ts on `ws`: forwards each frame to the other sockets on its path, parses nothing',
   persists: false,
+  storesOnSigterm: false,
   async start(options: PeerStartOptions = {}): Promise<PeerServer> {
     const server = await startChildServer({
       args: [plainNodeProgram('rawRelay.ts')],

@@ -18,6 +18,7 @@ export const yWebsocketPeer: Peer = {
   label: 'y-websocket',
   describe: `@y/websocket-server ${version} (its bin; in memory, LevelDB via YPERSISTENCE for cold loads)`,
   persists: true,
+  storesOnSigterm: false,
   async start(options: PeerStartOptions = {}): Promise<PeerServer> {
     const port = await freePort();
     const server = await startChildServer({

@@ -17,18 +17,13 @@ import { formatBytes, formatValue, ms } from '../format';
 import { peakRssBytes, rssBytes } from '../load/processStats';
 import type { BenchDocument } from '../load/framing';
 import { PEERS } from '../peers';
+import { isConcord } from '../peers/concord';
 import type { Peer, PeerName, PeerServer } from '../peers/PeerServer';
 import type { Cell, ComparisonRow, Figure, Scenario, ScenarioResult, Unit } from '../scenario';
 import { median } from '../stats';
 import { untilIdle } from '../waiting';
 
 const WARM_SYNCS = 5;
-/**
- * The build sends 259,778 messages down one connection as fast as it can: a bulk import, not a
- * typist. Concord's per-connection message cap (300/s) would rightly close it, so it is lifted
- * for this scenario only.
- */
-const CONCORD_BULK_ENV = { MAX_MESSAGES_PER_SECOND: '100000000' };
 
 interface PaperResult {
   buildMs: number;
@@ -66,7 +61,7 @@ function concordStored(server: PeerServer, doc: BenchDocument, paper: PaperDocum
 async function measure(peer: Peer, paper: PaperDocument, runs: number, log: (line: string) => void): Promise<PaperResult> {
   const dirs = new TempDirs();
   const dataDir = peer.persists ? dirs.make(`bench-paper-${peer.name}-`) : undefined;
-  const env = peer.name === 'concord' ? CONCORD_BULK_ENV : {};
+  const env = peer.bulkImportEnv ?? {};
   const servers: PeerServer[] = [];
   const start = async () => {
     const server = await peer.start({ dataDir, env });
@@ -77,7 +72,7 @@ async function measure(peer: Peer, paper: PaperDocument, runs: number, log: (lin
     const server = await start();
     const rssIdle = rssBytes(server.pid);
     const doc = server.newDocument();
-    const storedWatch = peer.name === 'concord' ? concordStored(server, doc, paper) : null;
+    const storedWatch = isConcord(peer.name) ? concordStored(server, doc, paper) : null;
     const built = await buildThrough(server, paper, doc);
     const buildEnded = performance.now();
     log(`  ${peer.name}: built in ${ms(built.buildMs)}`);
@@ -104,18 +99,18 @@ async function measure(peer: Peer, paper: PaperDocument, runs: number, log: (lin
     let coldLoadMs: number[] | null = null;
     let storage: StoredSize | null = null;
     if (peer.persists) {
-      // Concord stores everything on SIGTERM; the y-websocket server does not handle it, so let
-      // its LevelDB writes finish first (what it stored is checked by loading it back).
-      if (peer.name !== 'concord') await untilIdle(server.pid);
+      // The y-websocket server does not handle SIGTERM: let its LevelDB writes finish first
+      // (what it stored is checked by loading it back).
+      if (!peer.storesOnSigterm) await untilIdle(server.pid);
       await server.stop('SIGTERM');
-      if (peer.name === 'concord') storage = await storedSize(dataDir!, doc.name);
+      if (isConcord(peer.name)) storage = await storedSize(dataDir!, doc.name);
       coldLoadMs = [];
       for (let i = 0; i < runs; i++) {
         const cold = await start();
         const sync = await timeFullSync(cold, doc, paper, 0);
         checkText(sync.doc, paper, `${peer.name}, the first client after a restart`);
         coldLoadMs.push(sync.ms);
-        if (peer.name !== 'concord') await untilIdle(cold.pid);
+        if (!peer.storesOnSigterm) await untilIdle(cold.pid);
         await cold.stop('SIGTERM');
       }
     }
@@ -192,7 +187,7 @@ export const automergePaper: Scenario = {
       rows: comparisonRows(results, paper, options.runs),
       figures: concord && !(concord instanceof Error) ? concordFigures(concord, paper) : undefined,
       notes: [
-        'One build per server (Concord with MAX_MESSAGES_PER_SECOND lifted: one connection sends every edit at once). The y-websocket server persists to LevelDB here (YPERSISTENCE), so it has a cold load; Hocuspocus runs bare (no persistence); the raw relay holds no document.',
+        'One build per server (one connection sends every edit at once, so Concord runs with MAX_MESSAGES_PER_SECOND lifted). The y-websocket server persists to LevelDB here (YPERSISTENCE), so it has a cold load; Hocuspocus runs bare (no persistence); the raw relay holds no document.',
         'The body is one paragraph whose text takes every edit; the browser figure is the editor\'s `concord:editable` performance mark from navigation start.',
       ],
       failures,

@@ -72,7 +72,7 @@ function loadScenario(name: string, spec: LoadSpec): Scenario {
         notes: [
           spec.writersPerDocument
             ? `${options.seconds} s measured window after 1 s of warm-up; each writer types one character per operation at a random place.`
-            : `Clients connect 50 at a time; each is set up when its sync step 2 arrives (raw relay: when the socket opens). RSS per connection = (RSS with connections − RSS before) / ${clients.toLocaleString('en')}.`,
+            : `Clients connect in batches of 50; each is set up when its sync step 2 arrives (raw relay: when the socket opens). RSS per connection = (RSS with connections − RSS before) / ${clients.toLocaleString('en')}.`,
           `Convergence: ${converged} of ${total} runs ended with every replica identical and complete.`,
         ],
       };
