@@ -5,11 +5,12 @@
 import { isAlive, cpuMillis, peakRssBytes, rssBytes } from './processStats';
 import { BenchClient } from './BenchClient';
 import { checkConvergence, holdsExactly, type ConvergenceResult, type Expected, type Replica } from './convergence';
-import { measureDeliveries } from './latency';
+import { measureDeliveries, type Window } from './latency';
 import { runWriters } from './writers';
+import type { BenchDocument } from './framing';
 import type { PeerServer } from '../peers/PeerServer';
 import { seededRandom } from '../../support/fuzzFrames';
-import { percentile } from '../stats';
+import { percentile, Samples } from '../stats';
 import { withTimeout } from '../waiting';
 
 export interface LoadSpec {
@@ -70,63 +71,27 @@ export interface LoadResult {
 export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Partial<LoadOptions> = {}): Promise<LoadResult> {
   const options = { ...DEFAULT_LOAD_OPTIONS, ...overrides };
   const log = options.log ?? (() => undefined);
+  const activity = { lastFrameAt: performance.now() };
   const clients: BenchClient[] = [];
   try {
     // A server that just said "listening" may still be settling (lazy imports, first GC).
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    await sleep(SETTLE_MS);
     const rssBefore = rssBytes(server.pid);
-    let lastFrameAt = performance.now();
-    const onFrame = () => (lastFrameAt = performance.now());
 
-    // 1. Connect every client, a bounded number at a time.
     const documents = Array.from({ length: spec.documents }, () => server.newDocument());
     const connectStarted = performance.now();
-    for (const doc of documents) {
-      for (let i = 0; i < spec.clientsPerDocument; i++) {
-        const n = clients.length;
-        const dropNthUpdate = options.fault?.client === n ? options.fault.nthUpdate : undefined;
-        clients.push(
-          new BenchClient({
-            framing: server.framing,
-            doc,
-            writer: i < spec.writersPerDocument,
-            headers: server.clientHeaders(n),
-            dropNthUpdate,
-            onFrame,
-          }),
-        );
-        if (clients.length % options.connectConcurrency === 0) {
-          await withTimeout(Promise.all(clients.slice(-options.connectConcurrency).map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
-        }
-      }
-    }
-    await withTimeout(Promise.all(clients.map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
-    const setupTimes = clients.map((c) => c.setupMs).sort((a, b) => a - b);
+    await connectAll(server, spec, options, documents, clients, () => (activity.lastFrameAt = performance.now()));
     const allMs = performance.now() - connectStarted;
+    const setupTimes = clients.map((c) => c.setupMs).sort((a, b) => a - b);
     log(`${clients.length} clients connected`);
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    await sleep(SETTLE_MS);
     const rssConnected = rssBytes(server.pid);
 
-    // 2. Writers write; the window opens after the warm-up.
     const writers = clients.filter((c) => c.isWriter);
-    const random = seededRandom(options.seed);
-    const windowStart = performance.now() + options.warmupSeconds * 1000;
-    const windowEnd = windowStart + options.seconds * 1000;
-    const cpu = { start: 0, startAt: windowStart, end: 0, endAt: windowEnd };
-    if (writers.length > 0) {
-      const cpuRead = (key: 'start' | 'end') =>
-        new Promise<void>((resolve) =>
-          setTimeout(() => {
-            cpu[`${key}At`] = performance.now();
-            cpu[key] = cpuMillis(server.pid);
-            resolve();
-          }, Math.max(0, cpu[`${key}At`] - performance.now())),
-        );
-      await Promise.all([runWriters(writers, spec.opsPerSecond, performance.now(), windowEnd, random), cpuRead('start'), cpuRead('end')]);
-      log(`writers done: ${writers.reduce((n, w) => n + w.appliedAt.length, 0)} operations`);
-    }
+    const window = writers.length ? await writeThroughWindow(server.pid, writers, spec, options) : null;
+    if (window) log(`writers done: ${writers.reduce((n, w) => n + w.appliedAt.length, 0)} operations`);
 
-    // 3. Drain: every replica must end with exactly what the writers wrote.
+    // Every replica must end with exactly what its document's writers wrote.
     const expected: Expected = new Map(documents.map((d) => [d.name, new Map<number, number>()]));
     for (const w of writers) expected.get(w.documentName)!.set(w.clientId, w.appliedAt.length);
     const replicas: Replica[] = clients.map((c, n) => ({
@@ -134,63 +99,125 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
       documentName: c.documentName,
       doc: c.materialize(),
     }));
-    // Materializing blocks the event loop; frames that arrived meanwhile are not read yet, so the
-    // quiet period starts now, not at the last frame read.
-    const drainStarted = performance.now();
-    lastFrameAt = drainStarted;
-    await new Promise<void>((resolve) => {
-      const poll = () => {
-        const now = performance.now();
-        const converged = replicas.every((r) => holdsExactly(r.doc, expected.get(r.documentName)!));
-        if (converged || now - lastFrameAt > options.drainQuietMs || now - drainStarted > options.drainMaxMs) resolve();
-        else setTimeout(poll, 20);
-      };
-      poll();
-    });
+    await drain(replicas, expected, options, activity);
     const peak = peakRssBytes(server.pid);
 
-    // 4. Figures.
     const writerLabels = new Map(writers.map((w) => [w.clientId, `writer client ${clients.indexOf(w)}`]));
     const convergence = checkConvergence(replicas, expected, writerLabels);
-    if (!isAlive(server.pid)) {
-      convergence.passed = false;
-      convergence.problems.unshift('the server process died during the run');
-    }
-    const closed = clients.filter((c) => c.closedAfterReady !== null);
-    if (closed.length) {
-      convergence.passed = false;
-      convergence.problems.unshift(`the server closed ${closed.length} client(s) during the run (codes ${[...new Set(closed.map((c) => c.closedAfterReady))].join(', ')})`);
-    }
-    const writersById = new Map(writers.map((w) => [w.clientId, w]));
-    const deliveries = measureDeliveries(clients, writersById, { start: windowStart, end: windowEnd });
-    const sorted = deliveries.latencies.sorted();
-    const windowSeconds = (cpu.endAt - cpu.startAt) / 1000;
-    const serverCpuMs = cpu.end - cpu.start;
-    const connections = clients.length;
+    noteServerTrouble(convergence, server.pid, clients);
+    const deliveries = window
+      ? measureDeliveries(clients, new Map(writers.map((w) => [w.clientId, w])), window)
+      : { latencies: new Samples(), inWindow: 0 };
+    const latencies = deliveries.latencies.sorted();
     return {
-      clients: connections,
-      setup: {
-        p50: percentile(setupTimes, 50),
-        p95: percentile(setupTimes, 95),
-        p99: percentile(setupTimes, 99),
-        max: setupTimes[setupTimes.length - 1] ?? Number.NaN,
-        allMs,
-      },
-      rss: { before: rssBefore, connected: rssConnected, perConnection: (rssConnected - rssBefore) / connections, peak },
-      latency: {
-        p50: percentile(sorted, 50),
-        p95: percentile(sorted, 95),
-        p99: percentile(sorted, 99),
-        max: sorted[sorted.length - 1] ?? Number.NaN,
-        samples: sorted.length,
-      },
-      deliveriesPerSecond: writers.length ? deliveries.inWindow / windowSeconds : 0,
+      clients: clients.length,
+      setup: { ...spread(setupTimes), allMs },
+      rss: { before: rssBefore, connected: rssConnected, perConnection: (rssConnected - rssBefore) / clients.length, peak },
+      latency: { ...spread(latencies), samples: latencies.length },
+      deliveriesPerSecond: window ? deliveries.inWindow / ((window.end - window.start) / 1000) : 0,
       expectedDeliveriesPerSecond: spec.documents * spec.writersPerDocument * spec.opsPerSecond * (spec.clientsPerDocument - 1),
-      serverCpuMs: writers.length ? serverCpuMs : 0,
-      cpuMicrosPerDelivery: writers.length && deliveries.inWindow ? (serverCpuMs * 1000) / deliveries.inWindow : Number.NaN,
+      serverCpuMs: window?.serverCpuMs ?? 0,
+      cpuMicrosPerDelivery: window && deliveries.inWindow ? (window.serverCpuMs * 1000) / deliveries.inWindow : Number.NaN,
       convergence,
     };
   } finally {
     for (const c of clients) c.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function spread(sorted: ArrayLike<number>): { p50: number; p95: number; p99: number; max: number } {
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+  };
+}
+
+/** Opens every client (into `clients`, so the caller closes them even on failure), in synced batches. */
+async function connectAll(
+  server: PeerServer,
+  spec: LoadSpec,
+  options: LoadOptions,
+  documents: BenchDocument[],
+  clients: BenchClient[],
+  onFrame: () => void,
+): Promise<void> {
+  for (const doc of documents) {
+    for (let i = 0; i < spec.clientsPerDocument; i++) {
+      const n = clients.length;
+      clients.push(
+        new BenchClient({
+          framing: server.framing,
+          doc,
+          writer: i < spec.writersPerDocument,
+          headers: server.clientHeaders(n),
+          dropNthUpdate: options.fault?.client === n ? options.fault.nthUpdate : undefined,
+          onFrame,
+        }),
+      );
+      if (clients.length % options.connectConcurrency === 0) {
+        await withTimeout(Promise.all(clients.slice(-options.connectConcurrency).map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
+      }
+    }
+  }
+  await withTimeout(Promise.all(clients.map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
+}
+
+interface MeasuredWindow extends Window {
+  serverCpuMs: number;
+}
+
+/**
+ * Writers write through the warm-up and the window; the server's CPU time is read when the window
+ * opens and when it closes (the times it was actually read bound the window).
+ */
+async function writeThroughWindow(pid: number, writers: BenchClient[], spec: LoadSpec, options: LoadOptions): Promise<MeasuredWindow> {
+  const opensAt = performance.now() + options.warmupSeconds * 1000;
+  const closesAt = opensAt + options.seconds * 1000;
+  const readCpuAt = (at: number) =>
+    new Promise<{ at: number; cpuMs: number }>((resolve) =>
+      setTimeout(() => resolve({ at: performance.now(), cpuMs: cpuMillis(pid) }), Math.max(0, at - performance.now())),
+    );
+  const [, opened, closed] = await Promise.all([
+    runWriters(writers, spec.opsPerSecond, performance.now(), closesAt, seededRandom(options.seed)),
+    readCpuAt(opensAt),
+    readCpuAt(closesAt),
+  ]);
+  return { start: opened.at, end: closed.at, serverCpuMs: closed.cpuMs - opened.cpuMs };
+}
+
+/**
+ * Waits until every replica holds exactly the expected operations, or nothing has arrived for
+ * `drainQuietMs` (a lost update never comes), or `drainMaxMs` passed.
+ */
+async function drain(replicas: Replica[], expected: Expected, options: LoadOptions, activity: { lastFrameAt: number }): Promise<void> {
+  // Building readers' replicas blocked the event loop: frames that arrived meanwhile are not read
+  // yet, so the quiet period starts now, not at the last frame read.
+  const started = performance.now();
+  activity.lastFrameAt = started;
+  for (;;) {
+    const now = performance.now();
+    if (replicas.every((r) => holdsExactly(r.doc, expected.get(r.documentName)!))) return;
+    if (now - activity.lastFrameAt > options.drainQuietMs || now - started > options.drainMaxMs) return;
+    await sleep(20);
+  }
+}
+
+/** A server that died or closed clients fails the run, whatever the replicas say. */
+function noteServerTrouble(convergence: ConvergenceResult, pid: number, clients: BenchClient[]): void {
+  const closed = clients.filter((c) => c.closedAfterReady !== null);
+  if (closed.length) {
+    convergence.passed = false;
+    const codes = [...new Set(closed.map((c) => c.closedAfterReady))].join(', ');
+    convergence.problems.unshift(`the server closed ${closed.length} client(s) during the run (codes ${codes})`);
+  }
+  if (!isAlive(pid)) {
+    convergence.passed = false;
+    convergence.problems.unshift('the server process died during the run');
   }
 }
