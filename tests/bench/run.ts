@@ -5,6 +5,7 @@
  * Exits 1 when any run fails (replicas that differ, a server that died), 2 on bad arguments.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,9 @@ function codeUnderTest(): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   try {
     const changed = git('status', '--porcelain', '--', 'server', 'lib').split('\n').filter(Boolean).length;
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` + ${changed} uncommitted file(s) in server/ and lib/` : ''}`;
+    // The diff's hash tells two dirty states apart even when the same files are changed.
+    const diff = createHash('sha1').update(git('diff', 'HEAD', '--', 'server', 'lib')).digest('hex').slice(0, 8);
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` + uncommitted changes to ${changed} file(s) in server/ and lib/ (diff ${diff})` : ''}`;
   } catch (err) {
     return `unknown commit (${(err as Error).message.split('\n')[0]})`;
   }
@@ -89,6 +92,10 @@ for (const name of chosen) {
   }
 }
 
+// Other work in the same checkout may change the server mid-run: say so, since later figures then
+// measure different code (a new server process loads whatever is on disk when it starts).
+const codeAtEnd = codeUnderTest();
+const codeNote = codeAtEnd === code ? code : `${code} at the start, ${codeAtEnd} at the end: THE SERVER CODE CHANGED DURING THE RUN`;
 const minutes = (performance.now() - started) / 60_000;
 const took = minutes < 1 ? `${Math.round(minutes * 60)} s` : `${minutes.toFixed(1)} min`;
 console.log(`\n## Results\n`);
@@ -97,14 +104,14 @@ if (Object.values(results).some((r) => r.rows?.length)) {
   console.log('Servers:');
   for (const name of servers) console.log(`- ${PEERS[name].label}: ${PEERS[name].describe}`);
 }
-console.log(`\nConcord: ${code}. Machine: ${machine}. Medians of ${options.runs} runs per cell; ratios are Concord ÷ peer. Took ${took}.`);
+console.log(`\nConcord: ${codeNote}. Machine: ${machine}. Medians of ${options.runs} runs per cell; ratios are Concord ÷ peer. Took ${took}.`);
 
 const outFile =
   values.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 const servedBy = Object.fromEntries(servers.map((s) => [s, PEERS[s].describe]));
 const { log: _log, ...recorded } = options;
-fs.writeFileSync(outFile, JSON.stringify({ machine, concord: code, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
+fs.writeFileSync(outFile, JSON.stringify({ machine, concord: codeNote, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
 console.log(`Results written to ${path.relative(process.cwd(), outFile)}`);
 
 const failures = Object.values(results).flatMap((r) => r.failures);
