@@ -175,3 +175,27 @@ describe('per-turn fan-out', () => {
     for (const w of writers) expect(w.authorsReceived().has(w.doc.clientID)).toBe(false);
   });
 });
+
+describe('per-turn fan-out and storage', () => {
+  it("writes a turn's updates to the connections before storing them", async () => {
+    const receivedWhenStored: number[] = [];
+    let reader: FakeClient | null = null;
+    class WatchingStore extends MemoryStore {
+      override async append(docId: string, updates: Uint8Array[]): Promise<number> {
+        receivedWhenStored.push(reader!.updates().length);
+        return super.append(docId, updates);
+      }
+    }
+    const metrics = new Metrics(() => ({ connections: 0, documentsLoaded: 0 }), false);
+    const room = await Room.load(newDocId(), { store: new WatchingStore(), log, metrics, batcher: new SendBatcher(log) });
+    rooms.push(room);
+    const [writer, r] = join(room, 2);
+    reader = r!;
+    await endOfTurn();
+    room.receive(writer!, writer!.edit((d) => d.getText('t').insert(0, 'first')));
+    await room.saver.whenIdle();
+    room.receive(writer!, writer!.edit((d) => d.getText('t').insert(0, 'second ')));
+    await room.saver.whenIdle();
+    expect(receivedWhenStored).toEqual([1, 2]);
+  });
+});
