@@ -56,9 +56,7 @@ export class SendBatcher {
    */
   write(socket: Duplex, messages: readonly Uint8Array[]): void {
     if (messages.length === 1) {
-      const message = messages[0]!;
-      if (message.byteLength <= COPY_LIMIT) socket.write(this.frameOf(message));
-      else writeLarge(socket, message);
+      this.writeOne(socket, messages[0]!);
       return;
     }
     let total = 0;
@@ -74,6 +72,12 @@ export class SendBatcher {
       else writeLarge(socket, message);
     }
     socket.uncork();
+  }
+
+  /** `write` for a single message. */
+  writeOne(socket: Duplex, message: Uint8Array): void {
+    if (message.byteLength <= COPY_LIMIT) socket.write(this.frameOf(message));
+    else writeLarge(socket, message);
   }
 
   private frameOf(message: Uint8Array): Buffer {

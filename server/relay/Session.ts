@@ -54,8 +54,12 @@ export class Session implements RoomConnection, QueuedSender {
   /** Frames received before the room was ready (null when none). */
   private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
-  /** Messages to send at the end of this turn (null when none: most connections, most turns). */
-  private outgoing: Uint8Array[] | null = null;
+  /**
+   * Messages to send at the end of this turn: the first, then any others (most connections get
+   * one message per turn, which then costs no array).
+   */
+  private outgoing: Uint8Array | null = null;
+  private outgoingMore: Uint8Array[] | null = null;
   private outgoingBytes = 0;
   private closed = false;
   private readonly rate: MessageRateLimiter;
@@ -129,7 +133,9 @@ export class Session implements RoomConnection, QueuedSender {
   /** Queues `message` for the end of this turn. The caller must not modify it afterwards (it may be shared). */
   send(message: Uint8Array): void {
     if (this.closed) return;
-    const buffered = this.ws.bufferedAmount + this.outgoingBytes;
+    // What the socket holds unsent (ws.bufferedAmount, without ws's own queue: it never queues
+    // here, compression being off) plus what this turn queued.
+    const buffered = this.socket.writableLength + this.outgoingBytes;
     if (buffered > this.deps.limits.maxBufferedBytes) {
       this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered }, 'client too slow; closing');
       this.close(CloseCode.slowConsumer, 'too much data queued for this connection');
@@ -137,23 +143,28 @@ export class Session implements RoomConnection, QueuedSender {
     }
     this.outgoingBytes += message.byteLength;
     if (this.outgoing === null) {
-      this.outgoing = [message];
+      this.outgoing = message;
       this.deps.batcher.schedule(this);
+    } else if (this.outgoingMore === null) {
+      this.outgoingMore = [this.outgoing, message];
     } else {
-      this.outgoing.push(message);
+      this.outgoingMore.push(message);
     }
   }
 
   /** Writes the messages queued this turn, in order, with one socket write (SendBatcher). */
   flushQueued(): void {
-    const messages = this.outgoing;
-    if (messages === null) return;
+    const first = this.outgoing;
+    if (first === null) return;
+    const all = this.outgoingMore;
     this.outgoing = null;
+    this.outgoingMore = null;
     this.outgoingBytes = 0;
     // ws sends nothing after its close frame; neither do we. (Closed sessions flushed before closing.)
     if (this.ws.readyState !== WebSocket.OPEN) return;
     try {
-      this.deps.batcher.write(this.socket, messages);
+      if (all === null) this.deps.batcher.writeOne(this.socket, first);
+      else this.deps.batcher.write(this.socket, all);
     } catch (err) {
       this.deps.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId }, 'send failed; closing');
       this.ws.terminate();
@@ -233,6 +244,7 @@ export class Session implements RoomConnection, QueuedSender {
     this.closed = true;
     this.queue = null;
     this.outgoing = null;
+    this.outgoingMore = null;
     this.outgoingBytes = 0;
     this.room?.removeConnection(this);
     this.onClosed(this);
