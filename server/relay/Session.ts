@@ -77,6 +77,8 @@ export class Session implements RoomConnection, QueuedSender {
     private readonly deps: SessionDeps,
     private readonly onClosed: (session: Session) => void,
   ) {
+    // Frames are written to the socket pre-built (SendBatcher), which needs the plain framing.
+    if (ws.extensions !== '') throw new RangeError(`sessions need WebSockets without extensions, got "${ws.extensions}"`);
     this.rate = new MessageRateLimiter(deps.limits.maxMessagesPerSecond);
     (ws as SessionSocket)[SESSION] = this;
     ws.on('message', Session.onSocketMessage);
