@@ -59,7 +59,8 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
             return { name: caps.docId, token: caps.edit };
           },
           clientHeaders: forwardedFor,
-          editorUrl: (doc) => `http://127.0.0.1:${server.port}/d/${doc.name}#token=${doc.token}`,
+          // Only the full server serves the editor page; relayMain has no web app.
+          editorUrl: web ? (doc) => `http://127.0.0.1:${server.port}/d/${doc.name}#token=${doc.token}` : undefined,
           async stop(signal) {
             await server.stop(signal);
             dirs.removeAll();
