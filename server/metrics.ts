@@ -5,19 +5,11 @@
  * relayed message costs an integer increment rather than a label lookup.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MessageType, type MessageTypeName } from '../lib/protocol/messageTypes';
+import { messageTypeName, type MessageTypeName } from '../lib/protocol/messageTypes';
 
 type TypeCounts = Record<MessageTypeName | 'unknown', number>;
 
 const zeroCounts = (): TypeCounts => ({ sync: 0, awareness: 0, auth: 0, queryAwareness: 0, unknown: 0 });
-
-/** Counter key by message type value, looked up once per message (the types are small integers). */
-const TYPE_NAMES: readonly MessageTypeName[] = (() => {
-  const names: MessageTypeName[] = [];
-  for (const [name, value] of Object.entries(MessageType)) names[value] = name as MessageTypeName;
-  return names;
-})();
-const typeName = (type: number): MessageTypeName | 'unknown' => TYPE_NAMES[type] ?? 'unknown';
 
 export interface RelayStats {
   connections: number;
@@ -87,12 +79,12 @@ export class Metrics {
   }
 
   messageIn(type: number, bytes: number): void {
-    this.messagesIn[typeName(type)]++;
+    this.messagesIn[messageTypeName(type)]++;
     this.bytesIn += bytes;
   }
 
   messageOut(type: number, bytes: number, count = 1): void {
-    this.messagesOut[typeName(type)] += count;
+    this.messagesOut[messageTypeName(type)] += count;
     this.bytesOut += bytes * count;
   }
 

@@ -11,9 +11,13 @@ export const MessageType = {
 
 export type MessageTypeName = keyof typeof MessageType;
 
+/** Names by type value, so the relay's per-message counters look a name up without allocating. */
+const NAMES: readonly MessageTypeName[] = (() => {
+  const names: MessageTypeName[] = [];
+  for (const [name, value] of Object.entries(MessageType)) names[value] = name as MessageTypeName;
+  return names;
+})();
+
 export function messageTypeName(type: number): MessageTypeName | 'unknown' {
-  for (const [name, value] of Object.entries(MessageType)) {
-    if (value === type) return name as MessageTypeName;
-  }
-  return 'unknown';
+  return NAMES[type] ?? 'unknown';
 }
