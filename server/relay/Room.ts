@@ -326,8 +326,8 @@ export class Room {
 
   private handleDocUpdate(update: Uint8Array, origin: unknown): void {
     const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
-    // Fan-out first: both it and the saver run at the end of the turn in the order they were
-    // scheduled, and the storage write must not delay the relay.
+    // Fan-out first: when the saver's write is also due at the end of this turn, turn-end work
+    // runs in the order it was scheduled, and the storage write must not delay the relay.
     this.fanout.update(update, from);
     if (from.kind !== 'storage') {
       this.saver.enqueue(update, from);
