@@ -27,7 +27,8 @@ export class Metrics {
   private framesRejected = 0;
   private readonly refusals = new Map<number, number>();
 
-  private readonly saveDuration: Histogram<'result'>;
+  /** Per-result children, bound once: observing through labels hashes them on every call. */
+  private readonly saveDuration: Record<'ok' | 'error', Histogram.Internal<'result'>>;
   private readonly loadDuration: Histogram<'result'>;
   private readonly compactions: Counter;
 
@@ -61,13 +62,14 @@ export class Metrics {
         for (const [code, n] of self.refusals) this.inc({ code: String(code) }, n);
       },
     });
-    this.saveDuration = new Histogram({
+    const saveDuration = new Histogram({
       name: 'concord_save_duration_seconds',
       help: 'Time to append a batch of updates to storage.',
       labelNames: ['result'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers: r,
     });
+    this.saveDuration = { ok: saveDuration.labels('ok'), error: saveDuration.labels('error') };
     this.loadDuration = new Histogram({
       name: 'concord_load_duration_seconds',
       help: 'Time to load a document from storage into memory.',
@@ -111,7 +113,7 @@ export class Metrics {
   }
 
   saved(seconds: number, ok: boolean): void {
-    this.saveDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
+    this.saveDuration[ok ? 'ok' : 'error'].observe(seconds);
   }
 
   loaded(seconds: number, ok: boolean): void {

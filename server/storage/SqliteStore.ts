@@ -50,6 +50,11 @@ export class SqliteStore implements DocumentStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmt;
+  /**
+   * Transactions built once: better-sqlite3's db.transaction() makes four wrapper functions and
+   * defines properties on each, which cost more than the small append it wraps.
+   */
+  private readonly tx;
 
   /** Opens (creating if needed) `<dataDir>/concord.db`; pass ':memory:' as dataDir for tests. */
   constructor(dataDir: string) {
@@ -66,6 +71,7 @@ export class SqliteStore implements DocumentStore {
     this.stmt = {
       insertDoc: this.db.prepare('INSERT OR IGNORE INTO documents (id, created_at) VALUES (?, ?)'),
       getDoc: this.db.prepare<[string], DocumentRow>('SELECT * FROM documents WHERE id = ?'),
+      getDeletedAt: this.db.prepare<[string], { deleted_at: number | null }>('SELECT deleted_at FROM documents WHERE id = ?'),
       setAccess: this.db.prepare(
         `UPDATE documents SET edit_epoch = ?, edit_verifier = ?, view_epoch = ?, view_verifier = ?,
            deleted_at = CASE WHEN ? THEN coalesce(deleted_at, ?) ELSE NULL END WHERE id = ?`,
@@ -75,6 +81,7 @@ export class SqliteStore implements DocumentStore {
       getSnapshot: this.db.prepare<[string], { through_seq: number; data: Buffer }>(
         'SELECT through_seq, data FROM snapshots WHERE doc_id = ?',
       ),
+      getSnapshotSeq: this.db.prepare<[string], { through_seq: number }>('SELECT through_seq FROM snapshots WHERE doc_id = ?'),
       getUpdates: this.db.prepare<[string], { seq: number; data: Buffer }>(
         'SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq',
       ),
@@ -85,6 +92,55 @@ export class SqliteStore implements DocumentStore {
       ),
       deleteUpdatesThrough: this.db.prepare('DELETE FROM updates WHERE doc_id = ? AND seq <= ?'),
       ping: this.db.prepare('SELECT 1'),
+    };
+    this.tx = {
+      setAccess: this.db.transaction((docId: string, access: AccessState) => {
+        this.stmt.insertDoc.run(docId, Date.now());
+        this.stmt.setAccess.run(
+          access.editEpoch,
+          access.editVerifier,
+          access.viewEpoch,
+          access.viewVerifier,
+          access.deleted ? 1 : 0,
+          Date.now(),
+          docId,
+        );
+        if (access.deleted) this.dropContent(docId);
+      }),
+      load: this.db.transaction((docId: string): StoredDocument => {
+        const updates: Uint8Array[] = [];
+        let lastSeq = 0;
+        let bytes = 0;
+        const snapshot = this.stmt.getSnapshot.get(docId);
+        if (snapshot) {
+          updates.push(toUint8Array(snapshot.data));
+          lastSeq = snapshot.through_seq;
+          bytes += snapshot.data.byteLength;
+        }
+        for (const row of this.stmt.getUpdates.iterate(docId)) {
+          updates.push(toUint8Array(row.data));
+          lastSeq = Math.max(lastSeq, row.seq);
+          bytes += row.data.byteLength;
+        }
+        return { updates, lastSeq, bytes };
+      }),
+      append: this.db.transaction((docId: string, updates: Uint8Array[]): number => {
+        const row = this.stmt.getDeletedAt.get(docId);
+        if (row === undefined) this.stmt.insertDoc.run(docId, Date.now());
+        else if (row.deleted_at !== null) throw new DocumentDeletedError(docId);
+        let seq = 0;
+        for (const update of updates) {
+          seq = Number(this.stmt.insertUpdate.run(docId, update).lastInsertRowid);
+        }
+        return seq;
+      }),
+      compact: this.db.transaction((docId: string, snapshot: Uint8Array, throughSeq: number) => {
+        const existing = this.stmt.getSnapshotSeq.get(docId);
+        // A snapshot never moves backwards: an older compaction finishing late must not win.
+        if (existing && existing.through_seq > throughSeq) return;
+        this.stmt.upsertSnapshot.run(docId, throughSeq, snapshot);
+        this.stmt.deleteUpdatesThrough.run(docId, throughSeq);
+      }),
     };
   }
 
@@ -101,19 +157,7 @@ export class SqliteStore implements DocumentStore {
   }
 
   async setAccess(docId: string, access: AccessState): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.insertDoc.run(docId, Date.now());
-      this.stmt.setAccess.run(
-        access.editEpoch,
-        access.editVerifier,
-        access.viewEpoch,
-        access.viewVerifier,
-        access.deleted ? 1 : 0,
-        Date.now(),
-        docId,
-      );
-      if (access.deleted) this.dropContent(docId);
-    })();
+    this.tx.setAccess(docId, access);
   }
 
   async deleteDocument(docId: string): Promise<void> {
@@ -123,46 +167,16 @@ export class SqliteStore implements DocumentStore {
   }
 
   async load(docId: string): Promise<StoredDocument> {
-    return this.db.transaction(() => {
-      const updates: Uint8Array[] = [];
-      let lastSeq = 0;
-      let bytes = 0;
-      const snapshot = this.stmt.getSnapshot.get(docId);
-      if (snapshot) {
-        updates.push(toUint8Array(snapshot.data));
-        lastSeq = snapshot.through_seq;
-        bytes += snapshot.data.byteLength;
-      }
-      for (const row of this.stmt.getUpdates.iterate(docId)) {
-        updates.push(toUint8Array(row.data));
-        lastSeq = Math.max(lastSeq, row.seq);
-        bytes += row.data.byteLength;
-      }
-      return { updates, lastSeq, bytes };
-    })();
+    return this.tx.load(docId);
   }
 
   async append(docId: string, updates: Uint8Array[]): Promise<number> {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
-    return this.db.transaction(() => {
-      this.stmt.insertDoc.run(docId, Date.now());
-      if (this.stmt.getDoc.get(docId)?.deleted_at != null) throw new DocumentDeletedError(docId);
-      let seq = 0;
-      for (const update of updates) {
-        seq = Number(this.stmt.insertUpdate.run(docId, update).lastInsertRowid);
-      }
-      return seq;
-    })();
+    return this.tx.append(docId, updates);
   }
 
   async compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
-    this.db.transaction(() => {
-      const existing = this.stmt.getSnapshot.get(docId);
-      // A snapshot never moves backwards: an older compaction finishing late must not win.
-      if (existing && existing.through_seq > throughSeq) return;
-      this.stmt.upsertSnapshot.run(docId, throughSeq, snapshot);
-      this.stmt.deleteUpdatesThrough.run(docId, throughSeq);
-    })();
+    this.tx.compact(docId, snapshot, throughSeq);
   }
 
   private dropContent(docId: string): void {
