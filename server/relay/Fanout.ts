@@ -2,11 +2,12 @@
  * Sends a room's changes to its connections: every document update to every connection except
  * the one it came from, every presence (awareness) change to everyone, the sender included.
  *
- * With a SendBatcher (the relay), the changes of one event-loop turn are collected and sent at
- * its end, content first, then presence: connections that sent none of the turn's updates get
- * them merged into one update (one message to read and apply instead of one per update), the
- * senders get the others' updates one by one, and the turn's presence changes go out as one
- * message. Without a batcher (unit tests, tools) every change is sent at once.
+ * With a SendBatcher (the relay), changes are collected and sent in batches. Updates go out when
+ * the task that applied them is over (so the updates of one socket read travel together):
+ * connections that sent none of them get them merged into one update (one message to read and
+ * apply instead of one per update), the senders get the others' updates one by one. Presence
+ * changes wait for the end of the event-loop turn and go out as one message, after the content
+ * they may point into. Without a batcher (unit tests, tools) every change is sent at once.
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
@@ -29,10 +30,10 @@ interface TurnUpdate {
 export class Fanout {
   private updates: TurnUpdate[] | null = null;
   private presence: Set<number> | null = null;
-  private flushScheduled = false;
   private stopped = false;
-  /** Made in the constructor, not an arrow class field: see the note in Room's constructor. */
-  private readonly flush: () => void;
+  /** Made in the constructor, not arrow class fields: see the note in Room's constructor. */
+  private readonly flushUpdates: () => void;
+  private readonly flushPresence: () => void;
 
   constructor(
     private readonly connections: ReadonlySet<RoomConnection>,
@@ -41,7 +42,8 @@ export class Fanout {
     private readonly log: Logger,
     private readonly batcher: SendBatcher | undefined,
   ) {
-    this.flush = () => this.flushTurn();
+    this.flushUpdates = () => this.sendCollectedUpdates();
+    this.flushPresence = () => this.sendCollectedPresence();
   }
 
   /** A document update (as the doc's update event gives it) from `origin`. */
@@ -51,9 +53,11 @@ export class Fanout {
       this.sendUpdate(update, origin);
       return;
     }
-    if (this.updates === null) this.updates = [];
+    if (this.updates === null) {
+      this.updates = [];
+      this.batcher.beforeFlush(this.flushUpdates);
+    }
     this.updates.push({ update, origin });
-    this.scheduleFlush(this.batcher);
   }
 
   /** Awareness client IDs whose state changed. */
@@ -66,9 +70,11 @@ export class Fanout {
     // The stock client answers every awareness message it applies with one of its own
     // (y-websocket re-sends each awareness update), so a message per change would cost every
     // client one echo per change; one message per turn costs one.
-    if (this.presence === null) this.presence = new Set();
+    if (this.presence === null) {
+      this.presence = new Set();
+      this.batcher.atTurnEnd(this.flushPresence);
+    }
     for (const id of clients) this.presence.add(id);
-    this.scheduleFlush(this.batcher);
   }
 
   /** Drops anything not yet sent (the room is being unloaded). */
@@ -78,22 +84,19 @@ export class Fanout {
     this.presence = null;
   }
 
-  private scheduleFlush(batcher: SendBatcher): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    batcher.beforeFlush(this.flush);
+  private sendCollectedUpdates(): void {
+    const updates = this.updates;
+    this.updates = null;
+    if (this.stopped || updates === null) return;
+    this.sendUpdates(updates);
   }
 
-  private flushTurn(): void {
-    this.flushScheduled = false;
-    const updates = this.updates;
+  /** Runs after the turn's updates went out: presence may point into content of this same turn. */
+  private sendCollectedPresence(): void {
     const presence = this.presence;
-    this.updates = null;
     this.presence = null;
-    if (this.stopped) return;
-    // Content first: presence may point into content of this same turn.
-    if (updates !== null) this.sendUpdates(updates);
-    if (presence !== null) this.sendPresence(Array.from(presence));
+    if (this.stopped || presence === null) return;
+    this.sendPresence(Array.from(presence));
   }
 
   /** Encoded once for every receiver; never sent back to the connection it came from. */

@@ -47,8 +47,9 @@ export interface RoomDeps {
    */
   onCorrupted?: (room: Room) => void;
   /**
-   * When given (the relay), changes are collected over an event-loop turn and sent at its end
-   * (see Fanout); without it (unit tests, tools) each change is sent at once.
+   * When given (the relay), changes are collected and sent in batches: updates once the task that
+   * applied them is over, presence at the end of the event-loop turn (see Fanout); without it
+   * (unit tests, tools) each change is sent at once.
    */
   batcher?: SendBatcher;
 }
@@ -68,7 +69,7 @@ export class Room {
   /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
   private readonly controlled = new Map<ChangeOrigin, Set<number>>();
   private destroyed = false;
-  /** Sends changes to the connections (per event-loop turn when the relay gives a batcher). */
+  /** Sends changes to the connections (batched when the relay gives a batcher). */
   private readonly fanout: Fanout;
   private readonly onDocUpdate: (update: Uint8Array, origin: unknown) => void;
   private readonly onAwarenessUpdate: (change: AwarenessChange, origin: unknown) => void;
@@ -326,8 +327,8 @@ export class Room {
 
   private handleDocUpdate(update: Uint8Array, origin: unknown): void {
     const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
-    // Fan-out first: when the saver's write is also due at the end of this turn, turn-end work
-    // runs in the order it was scheduled, and the storage write must not delay the relay.
+    // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
+    // end of the event-loop turn at the earliest, so the storage write never delays the relay.
     this.fanout.update(update, from);
     if (from.kind !== 'storage') {
       this.saver.enqueue(update, from);

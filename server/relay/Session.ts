@@ -1,7 +1,7 @@
 /**
  * One WebSocket connection to one document. Queues frames (bounded) until it is authorised and
  * its room is loaded, then hands each frame to the room. A bad frame closes this connection only.
- * What it sends is queued for the turn and written by the SendBatcher, one write per turn.
+ * What it sends is queued and written by the SendBatcher with one write once the current task is over.
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
@@ -31,7 +31,7 @@ export interface SessionDeps {
   log: Logger;
   metrics: Metrics;
   limits: SessionLimits;
-  /** Writes every session's queued messages once per event-loop turn. */
+  /** Writes every session's queued messages, one write per session per batch. */
   batcher: SendBatcher;
 }
 
@@ -55,8 +55,8 @@ export class Session implements RoomConnection, QueuedSender {
   private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
   /**
-   * Messages to send at the end of this turn: the first, then any others (most connections get
-   * one message per turn, which then costs no array).
+   * Messages to send when the current task is over: the first, then any others (most connections
+   * get one message per batch, which then costs no array).
    */
   private outgoing: Uint8Array | null = null;
   private outgoingMore: Uint8Array[] | null = null;
@@ -132,11 +132,11 @@ export class Session implements RoomConnection, QueuedSender {
     }
   }
 
-  /** Queues `message` for the end of this turn. The caller must not modify it afterwards (it may be shared). */
+  /** Queues `message` for the current batch. The caller must not modify it afterwards (it may be shared). */
   send(message: Uint8Array): void {
     if (this.closed) return;
     // What the socket holds unsent (ws.bufferedAmount, without ws's own queue: it never queues
-    // here, compression being off) plus what this turn queued.
+    // here, compression being off) plus what this batch queued.
     const buffered = this.socket.writableLength + this.outgoingBytes;
     if (buffered > this.deps.limits.maxBufferedBytes) {
       this.deps.log.warn({ docId: this.docId, connectionId: this.origin.connectionId, buffered }, 'client too slow; closing');
@@ -154,7 +154,7 @@ export class Session implements RoomConnection, QueuedSender {
     }
   }
 
-  /** Writes the messages queued this turn, in order, with one socket write (SendBatcher). */
+  /** Writes the messages queued for this batch, in order, with one socket write (SendBatcher). */
   flushQueued(): void {
     const first = this.outgoing;
     if (first === null) return;

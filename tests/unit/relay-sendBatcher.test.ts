@@ -1,7 +1,8 @@
 /**
  * SendBatcher: frames it writes straight to an upgraded socket reach a real ws client intact and
- * in order (every length class of RFC 6455), a turn's messages go out in one write, and a
- * broadcast is framed once for all its receivers.
+ * in order (every length class of RFC 6455), the messages of one task go out in one write as soon
+ * as it is over (not at the end of the event-loop turn), turn-end work is written in the same
+ * turn, and a broadcast is framed once for all its receivers.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -129,5 +130,29 @@ describe('SendBatcher', () => {
     await vi.waitFor(() => expect(a!.received.length).toBe(7));
     await vi.waitFor(() => expect(b!.received.length).toBe(2));
     expect(new Uint8Array(b!.received[0]!)).toEqual(broadcast);
+  });
+
+  it('writes as soon as the queuing task is over, and what turn-end work sends within the same turn', async () => {
+    const [a] = await connectPair();
+    const batcher = new SendBatcher(log);
+    const writes = vi.spyOn(a!.socket, 'write');
+    const out = new Outbox(batcher, a!.socket);
+    const order: string[] = [];
+    out.send(payload(10, 1));
+    out.send(payload(10, 2));
+    batcher.atTurnEnd(() => {
+      order.push('turn end');
+      out.send(payload(10, 3));
+    });
+    setImmediate(() => order.push(`next immediate: ${writes.mock.calls.length} writes`));
+    expect(writes).not.toHaveBeenCalled();
+    await Promise.resolve(); // the batcher's microtask was queued first, so it has run
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(order).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The turn-end task ran in the check phase and its message was written before the next immediate.
+    expect(order).toEqual(['turn end', 'next immediate: 2 writes']);
+    await vi.waitFor(() => expect(a!.received.length).toBe(3));
+    expect(a!.received.map((m) => m[0])).toEqual([payload(10, 1)[0], payload(10, 2)[0], payload(10, 3)[0]]);
   });
 });
