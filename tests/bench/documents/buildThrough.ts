@@ -6,7 +6,7 @@ import { encodeUpdateMessage } from '../../../lib/protocol/encode';
 import type { BenchDocument } from '../load/framing';
 import { FramedSocket } from '../load/FramedSocket';
 import type { PeerServer } from '../peers/PeerServer';
-import { withTimeout } from '../waiting';
+import { untilDoneOrStalled } from '../waiting';
 import type { PaperDocument } from './paperDocument';
 import { ReceivedDocument } from './receivedDocument';
 
@@ -26,7 +26,14 @@ export async function buildThrough(server: PeerServer, paper: PaperDocument, doc
     await Promise.all([watcher.socket.ready, writer.ready]);
     const started = performance.now();
     for (const update of paper.updates) writer.send(encodeUpdateMessage(update));
-    const doneAt = await withTimeout(watcher.complete, 600_000, `${server.name} to relay the whole paper`);
+    // Hocuspocus has been seen to stop relaying half-way (its process idle): give up on a build
+    // that stands still for a minute rather than waiting out the whole limit.
+    const doneAt = await untilDoneOrStalled(watcher.complete, `${server.name} to relay the whole paper`, {
+      pid: server.pid,
+      progress: () => watcher.receivedCount,
+      stallMs: 60_000,
+      maxMs: 600_000,
+    });
     return { buildMs: doneAt - started, watcher, writer };
   } catch (err) {
     watcher.close();

@@ -16,6 +16,11 @@ export class ReceivedDocument {
   readonly complete: Promise<number>;
   private readonly updates: Uint8Array[] = [];
 
+  /** Updates received so far. */
+  get receivedCount(): number {
+    return this.updates.length;
+  }
+
   constructor(server: PeerServer, doc: BenchDocument, paper: PaperDocument, clientIndex: number) {
     let resolve: (at: number) => void = () => undefined;
     this.complete = new Promise((r) => (resolve = r));
