@@ -132,10 +132,13 @@ export class SendBatcher {
   }
 
   private readonly flushAll = (): void => {
-    this.scheduled = false;
     const tasks = this.tasks;
     this.tasks = [];
+    // Still `scheduled` while the tasks run: the sessions they queue join this flush instead of
+    // arming another (empty) one per read.
     this.runTasks(tasks);
+    this.scheduled = false;
+    if (this.tasks.length > 0) this.scheduleFlush();
     const due = this.due;
     this.due = [];
     this.flushing = true;
