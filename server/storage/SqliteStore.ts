@@ -71,7 +71,6 @@ export class SqliteStore implements DocumentStore {
     this.stmt = {
       insertDoc: this.db.prepare('INSERT OR IGNORE INTO documents (id, created_at) VALUES (?, ?)'),
       getDoc: this.db.prepare<[string], DocumentRow>('SELECT * FROM documents WHERE id = ?'),
-      getDeletedAt: this.db.prepare<[string], { deleted_at: number | null }>('SELECT deleted_at FROM documents WHERE id = ?'),
       setAccess: this.db.prepare(
         `UPDATE documents SET edit_epoch = ?, edit_verifier = ?, view_epoch = ?, view_verifier = ?,
            deleted_at = CASE WHEN ? THEN coalesce(deleted_at, ?) ELSE NULL END WHERE id = ?`,
@@ -125,7 +124,7 @@ export class SqliteStore implements DocumentStore {
         return { updates, lastSeq, bytes };
       }),
       append: this.db.transaction((docId: string, updates: Uint8Array[]): number => {
-        const row = this.stmt.getDeletedAt.get(docId);
+        const row = this.stmt.getDoc.get(docId);
         if (row === undefined) this.stmt.insertDoc.run(docId, Date.now());
         else if (row.deleted_at !== null) throw new DocumentDeletedError(docId);
         let seq = 0;
