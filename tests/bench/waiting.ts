@@ -9,38 +9,42 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A process that used less CPU than this over a second is idle (2% of a core). */
+const IDLE_CPU_MS_PER_SECOND = 20;
+
 /**
  * Like withTimeout, but also gives up early when nothing moves: `progress()` (a count that grows
- * while the work advances) and the CPU time of process `pid` both stayed the same for `stallMs`.
+ * while the work advances) stayed the same and process `pid` was idle every second for `stallMs`.
  * A server that stopped relaying then fails its run in a minute instead of the whole `maxMs`.
  */
-export async function untilDoneOrStalled<T>(
+export function untilDoneOrStalled<T>(
   promise: Promise<T>,
   what: string,
   options: { pid: number; progress: () => number; stallMs: number; maxMs: number },
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const started = performance.now();
   const stalled = new Promise<never>((_, reject) => {
-    let last = { progress: options.progress(), cpu: cpuMillis(options.pid), at: started };
+    let progress = options.progress();
+    let cpu = cpuMillis(options.pid);
+    let movedAt = performance.now();
     timer = setInterval(() => {
-      const now = performance.now();
-      let cpu = last.cpu;
+      const cpuBefore = cpu;
       try {
         cpu = cpuMillis(options.pid);
       } catch (err) {
         reject(new Error(`the server process ${options.pid} is gone while waiting for ${what}: ${(err as Error).message}`));
         return;
       }
-      const progress = options.progress();
-      if (progress !== last.progress || cpu - last.cpu >= 20) last = { progress, cpu, at: now };
-      else if (now - last.at >= options.stallMs) {
+      const progressBefore = progress;
+      progress = options.progress();
+      const now = performance.now();
+      if (progress !== progressBefore || cpu - cpuBefore >= IDLE_CPU_MS_PER_SECOND) movedAt = now;
+      else if (now - movedAt >= options.stallMs) {
         reject(new Error(`gave up waiting for ${what}: no progress (at ${progress}) and the server idle for ${Math.round(options.stallMs / 1000)} s`));
       }
-      if (now - started >= options.maxMs) reject(new Error(`timed out after ${options.maxMs} ms waiting for ${what}`));
     }, 1_000);
   });
-  return Promise.race([promise, stalled]).finally(() => clearInterval(timer));
+  return withTimeout(Promise.race([promise, stalled]), options.maxMs, what).finally(() => clearInterval(timer));
 }
 
 /**
@@ -54,7 +58,7 @@ export async function untilIdle(pid: number, maxMs = 120_000): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const now = cpuMillis(pid);
-    if (now - before < 20) return;
+    if (now - before < IDLE_CPU_MS_PER_SECOND) return;
     if (performance.now() - started > maxMs) throw new Error(`process ${pid} was still busy after ${maxMs} ms`);
     before = now;
   }
