@@ -5,11 +5,13 @@
  * relayed message costs an integer increment rather than a label lookup.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { messageTypeName, type MessageTypeName } from '../lib/protocol/messageTypes';
+import { KNOWN_MESSAGE_TYPE_NAMES, messageTypeName, type KnownMessageTypeName } from '../lib/protocol/messageTypes';
 
-type TypeCounts = Record<MessageTypeName | 'unknown', number>;
+type TypeCounts = Record<KnownMessageTypeName | 'unknown', number>;
 
-const zeroCounts = (): TypeCounts => ({ sync: 0, awareness: 0, auth: 0, queryAwareness: 0, unknown: 0 });
+/** Built from the one list of names, so a new message type cannot be counted as unknown. */
+const zeroCounts = (): TypeCounts =>
+  Object.fromEntries([...KNOWN_MESSAGE_TYPE_NAMES, 'unknown'].map((name) => [name, 0])) as TypeCounts;
 
 export interface RelayStats {
   connections: number;

@@ -17,6 +17,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { readFrame } from './frameReader';
 
 export const CONCORD_PROTOCOL_PARAM = 'concord';
 export const CONCORD_PROTOCOL_VERSION = 1;
@@ -30,11 +31,12 @@ export function encodeStoredAck(storedStateVector: Uint8Array): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
-/** The stored state vector carried by an ack frame, or null if the frame is not an ack. */
+/**
+ * The stored state vector carried by an ack frame, or null if the frame is not an ack.
+ * Throws MalformedFrameError for a truncated ack or one with bytes left over.
+ */
 export function decodeStoredAck(frame: Uint8Array): Uint8Array | null {
-  const decoder = decoding.createDecoder(frame);
-  if (decoding.readVarUint(decoder) !== ACK_MESSAGE_TYPE) return null;
-  return decoding.readVarUint8Array(decoder);
+  return readFrame(frame, ACK_MESSAGE_TYPE, 'stored-ack', decoding.readVarUint8Array);
 }
 
 export function encodeMark(id: number): Uint8Array {
@@ -42,6 +44,14 @@ export function encodeMark(id: number): Uint8Array {
   encoding.writeVarUint(encoder, MARK_MESSAGE_TYPE);
   encoding.writeVarUint(encoder, id);
   return encoding.toUint8Array(encoder);
+}
+
+/**
+ * The id of a client's mark, or null if the frame is not type 101. Throws MalformedFrameError
+ * when it is truncated or has bytes left over (a relay's mark answer is one: see decodeMarkStored).
+ */
+export function decodeMark(frame: Uint8Array): number | null {
+  return readFrame(frame, MARK_MESSAGE_TYPE, 'mark', decoding.readVarUint);
 }
 
 /** The relay's answer to mark `id`: everything sent before it is stored, as is `storedStateVector`. */
@@ -53,12 +63,15 @@ export function encodeMarkStored(id: number, storedStateVector: Uint8Array): Uin
   return encoding.toUint8Array(encoder);
 }
 
-/** The mark id and stored state vector of a mark answer, or null if the frame is not one. */
+/**
+ * The mark id and stored state vector of a mark answer, or null if the frame is not type 101.
+ * Throws MalformedFrameError when it is truncated (a client's mark is one) or has bytes left over.
+ */
 export function decodeMarkStored(frame: Uint8Array): { id: number; storedStateVector: Uint8Array } | null {
-  const decoder = decoding.createDecoder(frame);
-  if (decoding.readVarUint(decoder) !== MARK_MESSAGE_TYPE) return null;
-  const id = decoding.readVarUint(decoder);
-  return { id, storedStateVector: decoding.readVarUint8Array(decoder) };
+  return readFrame(frame, MARK_MESSAGE_TYPE, 'mark answer', (decoder) => {
+    const id = decoding.readVarUint(decoder);
+    return { id, storedStateVector: decoding.readVarUint8Array(decoder) };
+  });
 }
 
 /** The protocol version a `concord` query value asks for: null when absent, NaN when malformed. */
