@@ -1,11 +1,12 @@
 /**
  * Writes one document's updates to storage: in order, one batch at a time, retrying forever on
- * failure (with back-off) and never dropping an update. Compacts the log into a snapshot now and
+ * failure (with back-off) and never dropping an update — except when storage says the document
+ * was deleted (DocumentDeletedError), which is final: nothing of it may be stored again. Compacts the log into a snapshot now and
  * then. The room stays in memory until this reports idle, so a failed save never loses data
  * (y-websocket-server's closeConn drops the doc before its write finishes: the bug class to avoid).
  */
 import type { Logger } from 'pino';
-import type { DocumentStore } from '../storage/DocumentStore';
+import { DocumentDeletedError, type DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import type { ChangeOrigin } from './origins';
 
@@ -47,6 +48,11 @@ export interface SaverHooks {
   stateVector?(): Uint8Array;
   /** Called after a batch is durably stored, with the state vector of everything stored. */
   onSaved?(batch: PendingUpdate[], lastSeq: number, storedStateVector: Uint8Array | null): void;
+  /**
+   * Called once when storage refused a write because the document was deleted (by another
+   * server, or between a deletion and its room's unload). The saver has stopped for good.
+   */
+  onDeleted?(): void;
 }
 
 export class DocumentSaver {
@@ -69,6 +75,8 @@ export class DocumentSaver {
   /** Callbacks waiting for everything queued before them to be stored, oldest first. */
   private storedWaiters: { through: number; callback: () => void }[] = [];
   private stopped = false;
+  /** Storage said the document is deleted: everything queued is dropped, and so is anything new. */
+  private deleted = false;
   /** Sequence number of the newest stored entry. */
   lastSeq: number;
 
@@ -91,10 +99,16 @@ export class DocumentSaver {
 
   /** Queues an update for storage: written with the others that arrive within writeDelayMs. */
   enqueue(update: Uint8Array, origin: ChangeOrigin): void {
+    if (this.deleted) return;
     this.pending.push({ update, origin });
     this.queuedCount++;
     this.pendingSince ??= performance.now();
     this.schedule();
+  }
+
+  /** True when the store reported the document deleted: the saver has stopped and holds nothing. */
+  get documentDeleted(): boolean {
+    return this.deleted;
   }
 
   /** True when nothing is queued, being written or waiting for a retry. */
@@ -120,7 +134,7 @@ export class DocumentSaver {
 
   /** Compacts now if anything was appended since the last snapshot (used before unloading). */
   async compactIfNeeded(): Promise<void> {
-    if (this.updatesSinceSnapshot > 1 && this.idle) await this.compact();
+    if (this.updatesSinceSnapshot > 1 && this.idle && !this.deleted) await this.compact();
   }
 
   /** Stops retry timers; pending data is abandoned only if the caller gave up on it. */
@@ -178,6 +192,10 @@ export class DocumentSaver {
           this.lastSeq = await this.store.append(this.docId, batch.map((p) => p.update));
         } catch (err) {
           this.metrics.saved((performance.now() - started) / 1000, false);
+          if (err instanceof DocumentDeletedError) {
+            this.stopDeleted(batch.length);
+            break; // and tell whoever waits for idle: nothing is left to store
+          }
           this.pending = batch.concat(this.pending);
           this.pendingSince = batchSince;
           this.log.error({ err, docId: this.docId, updates: batch.length, retryInMs: this.retryDelay }, 'save failed; keeping the document in memory and retrying');
@@ -218,7 +236,25 @@ export class DocumentSaver {
     }
   }
 
+  /**
+   * A deleted document is final: retrying would fail forever and keep its room in memory with
+   * clients editing a tombstone (issue #11). Drop what is queued and tell the owner.
+   */
+  private stopDeleted(batchUpdates: number): void {
+    const dropped = batchUpdates + this.pending.length;
+    this.deleted = true;
+    this.stop();
+    this.pending = [];
+    this.pendingSince = null;
+    // Nothing will be stored: these acknowledgements must never be sent.
+    this.storedWaiters = [];
+    this.log.warn({ docId: this.docId, dropped }, 'storage says the document was deleted; dropping its unsaved updates');
+    this.hooks.onDeleted?.();
+  }
+
   private retryLater(): void {
+    // Stopped (unloaded, or shut down past the grace period): whoever stopped us gave up on this data.
+    if (this.stopped) return;
     const delay = this.retryDelay;
     this.retryDelay = Math.min(this.retryDelay * 2, this.options.maxRetryDelayMs);
     this.retryTimer = setTimeout(() => {

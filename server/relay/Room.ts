@@ -46,6 +46,8 @@ export interface RoomDeps {
    * be inconsistent, so the owner reloads it from storage.
    */
   onCorrupted?: (room: Room) => void;
+  /** Called when storage refused a write because the document is deleted: its saver has stopped for good. */
+  onDeleted?: (room: Room) => void;
   /**
    * When given (the relay), changes are collected and sent in batches: updates once the task that
    * applied them is over, presence at the end of the event-loop turn (see Fanout); without it
@@ -126,6 +128,9 @@ export class Room {
       },
       onSaved(_batch, _seq, storedStateVector) {
         if (storedStateVector) room.acknowledgeStored(storedStateVector);
+      },
+      onDeleted() {
+        room.deps.onDeleted?.(room);
       },
     };
     this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);

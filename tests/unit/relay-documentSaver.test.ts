@@ -10,6 +10,7 @@ import { newClientOrigin } from '../../server/relay/origins';
 import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import { newDocId } from '../../lib/ids';
+import { GatedStore } from '../support/gatedStore';
 
 const log = pino({ level: 'silent' });
 const origin = newClientOrigin();
@@ -102,5 +103,64 @@ describe('DocumentSaver write delay', () => {
     s.stop();
     await vi.advanceTimersByTimeAsync(200);
     expect(store.appends).toEqual([]);
+  });
+});
+
+describe('DocumentSaver and a deleted document', () => {
+  it('treats DocumentDeletedError as final: no retries, nothing pending, idle, and the owner is told once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+    const store = new GatedStore();
+    const docId = newDocId();
+    const metrics = new Metrics(() => ({ connections: 0, documentsLoaded: 0 }), false);
+    let deletions = 0;
+    const s = new DocumentSaver(
+      docId,
+      store,
+      { snapshot: () => new Uint8Array([0, 0]), onDeleted: () => deletions++ },
+      log,
+      metrics,
+      { lastSeq: 0, entries: 0, bytes: 0 },
+      { compactAfterUpdates: 1_000, compactAfterBytes: 1 << 30, retryDelayMs: 5, maxRetryDelayMs: 20, writeDelayMs: 0 },
+    );
+    let stored = false;
+    s.enqueue(update(1), origin);
+    s.afterQueuedStored(() => (stored = true));
+    await store.deleteDocument(docId); // deleted elsewhere, after the update was queued
+    let idle = false;
+    void s.whenIdle().then(() => (idle = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.appends.started).toBe(1);
+    expect(deletions).toBe(1);
+    expect(s.documentDeleted).toBe(true);
+    expect(idle).toBe(true); // a saver that retried would never be idle (so unload and shutdown would wait forever)
+    // A retrying saver would have tried again within 5–20 ms each time; a minute of (fake) time shows it does not.
+    s.enqueue(update(2), origin);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(store.appends.started).toBe(1);
+    expect(s.idle).toBe(true);
+    expect(stored).toBe(false); // never acknowledged as stored
+  });
+
+  it('keeps retrying other failures (the control)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+    const store = new GatedStore();
+    store.appends.failure = new Error('disk unavailable (simulated)');
+    const metrics = new Metrics(() => ({ connections: 0, documentsLoaded: 0 }), false);
+    const s = new DocumentSaver(
+      newDocId(),
+      store,
+      { snapshot: () => new Uint8Array([0, 0]) },
+      log,
+      metrics,
+      { lastSeq: 0, entries: 0, bytes: 0 },
+      { compactAfterUpdates: 1_000, compactAfterBytes: 1 << 30, retryDelayMs: 5, maxRetryDelayMs: 20, writeDelayMs: 0 },
+    );
+    s.enqueue(update(1), origin);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(store.appends.failed).toBeGreaterThan(3);
+    expect(s.idle).toBe(false);
+    store.appends.failure = null;
+    await vi.advanceTimersByTimeAsync(50);
+    expect(s.idle).toBe(true);
   });
 });
