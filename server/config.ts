@@ -39,6 +39,7 @@ const envSchema = z.object({
   MAX_CONNECTIONS_PER_IP: positiveInt('connections').default(200),
   MAX_DOCUMENT_BYTES: positiveInt('bytes').default(64 * 1024 * 1024),
   MAX_PENDING_BYTES: positiveInt('bytes').default(1024 * 1024),
+  SHUTDOWN_GRACE_MS: positiveInt('milliseconds').default(10_000),
 });
 
 /** Caps on what clients may send; see README, "Limits". */
@@ -62,6 +63,8 @@ export interface Config {
   /** Base URL for share links; undefined = derived from each request's Host header. */
   publicUrl: string | undefined;
   limits: Limits;
+  /** How long shutdown waits for every document to be stored before giving up on the rest. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -97,5 +100,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDocumentBytes: v.MAX_DOCUMENT_BYTES,
       maxPendingBytes: v.MAX_PENDING_BYTES,
     },
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   };
 }

@@ -25,9 +25,9 @@ try {
     logger: log,
     publicUrl: config.publicUrl,
     processMetrics: true,
-    relay: config.limits,
+    relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
   });
-  exitCleanlyOnSignals(server.close, log);
+  exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });
   log.info(`Concord is ready at ${server.url}`);
 } catch (err) {
   const code = (err as NodeJS.ErrnoException).code;

@@ -17,6 +17,6 @@ const server = await startServer({
   logger: log,
   publicUrl: config.publicUrl,
   processMetrics: true,
-  relay: config.limits,
+  relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
 });
-exitCleanlyOnSignals(server.close, log);
+exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger } from './log';
 import { Metrics, type RelayStats } from './metrics';
-import { Relay, DEFAULT_RELAY_OPTIONS, type RelayOptions } from './relay/Relay';
+import { Relay, DEFAULT_RELAY_OPTIONS, type RelayOptions, type ShutdownReport } from './relay/Relay';
 import { HttpRoutes } from './http/HttpRoutes';
 import { errorPage } from './http/errorPage';
 import { sendText } from './http/respond';
@@ -41,7 +41,11 @@ export interface RunningServer {
   relay: Relay;
   store: DocumentStore;
   metrics: Metrics;
-  close(): Promise<void>;
+  /**
+   * Stops the server: closes connections, stores what it can within the relay's shutdownGraceMs,
+   * closes the store. Resolves with the documents that could not be stored (see Relay.close).
+   */
+  close(): Promise<ShutdownReport>;
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -107,17 +111,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const url = `http://${hostInUrl}:${port}`;
   log.info({ port, url, storage: store.kind, web: options.next || 'off' }, 'listening');
 
-  let closing: Promise<void> | null = null;
+  let closing: Promise<ShutdownReport> | null = null;
   const close = () =>
     (closing ??= (async () => {
       log.info('shutting down: closing connections and saving documents');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await relay.close();
+      const report = await relay.close();
       server.closeAllConnections();
       await serverClosed;
       await next?.close();
       await store.close();
-      log.info('shutdown complete');
+      if (report.unstoredDocIds.length === 0) log.info('shutdown complete');
+      else log.error({ unstored: report.unstoredDocIds.length }, 'shutdown complete, but some documents could not be stored');
+      return report;
     })());
 
   return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, store, metrics, close };

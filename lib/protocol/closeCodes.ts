@@ -9,6 +9,11 @@ export const CloseCode = {
   normal: 1000,
   /** The server is shutting down or restarting; reconnect. */
   goingAway: 1001,
+  /**
+   * Something failed inside the server (RFC 6455's "unexpected condition"): not the client's
+   * fault, so not a 44xx refusal; reconnect. Every client treats it as transient.
+   */
+  internalError: 1011,
 
   /** The frame could not be parsed as a protocol message, or carried an invalid update. */
   malformedMessage: 4400,
@@ -56,6 +61,7 @@ export function isTransientRefusal(code: number): boolean {
 const DESCRIPTIONS: Record<number, string> = {
   [CloseCode.normal]: 'Connection closed.',
   [CloseCode.goingAway]: 'The server is restarting.',
+  [CloseCode.internalError]: 'The server hit an unexpected error; reconnecting.',
   [CloseCode.malformedMessage]: 'The server could not understand a message from this editor.',
   [CloseCode.missingCapability]: 'This link has no access token. Ask the owner for an edit or view link.',
   [CloseCode.forbidden]: 'This link is not valid for this document, or it was replaced by a new link. Ask the owner for the current link.',

@@ -8,10 +8,7 @@ import { z } from 'zod';
 import { describeBadDocId, isDocId, decodePathSegment } from '../../lib/ids';
 import {
   currentCapabilities,
-  INITIAL_ACCESS,
   mintDocument,
-  roleAllows,
-  roleFor,
   rotatedCapability,
   tokenVerifier,
   type AccessState,
@@ -21,6 +18,7 @@ import {
 import { EXPORT_FORMATS, exportDocument, isExportFormat } from '../../lib/documents/exportDocument';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
+import { authorize } from '../auth/authorize';
 import { requestToken } from './clientIp';
 import { readJsonBody } from './readJsonBody';
 import { contentDisposition, sendError, sendJson, sendText } from './respond';
@@ -117,7 +115,7 @@ export class DocumentsApi {
     });
   }
 
-  /** Checks ID, capability and deletion; answers the error itself and returns null on refusal. */
+  /** Checks the ID, then authorize(); answers the refusal itself and returns null on one. */
   private async authorise(req: IncomingMessage, res: ServerResponse, rawId: string, url: URL, needed: Role): Promise<Authorised | null> {
     const docId = decodePathSegment(rawId);
     if (docId === null || !isDocId(docId)) {
@@ -125,26 +123,23 @@ export class DocumentsApi {
       return null;
     }
     const token = requestToken(req, url);
-    if (!token) {
-      sendError(res, 401, 'capability_required', 'Send the link\'s token as "Authorization: Bearer <token>" or "?token=".', );
-      return null;
+    const auth = await authorize(this.deps.store, docId, token, needed);
+    // authorize refuses a missing token, so an accepted one is a string.
+    if (auth.ok) return { docId, token: token!, role: auth.role, access: auth.access };
+    switch (auth.refusal) {
+      case 'missing-token':
+        sendError(res, 401, 'capability_required', 'Send the link\'s token as "Authorization: Bearer <token>" or "?token=".');
+        return null;
+      case 'forbidden':
+        sendError(res, 403, 'forbidden', 'This token is not valid for this document, or its link was replaced.');
+        return null;
+      case 'deleted':
+        sendError(res, 410, 'document_deleted', 'The owner deleted this document.');
+        return null;
+      case 'insufficient-role':
+        sendError(res, 403, 'forbidden', `This needs the ${needed} link; yours is a ${auth.role} link.`);
+        return null;
     }
-    const info = await this.deps.store.getDocument(docId);
-    const access = info?.access ?? INITIAL_ACCESS;
-    const role = roleFor(docId, token, access);
-    if (role === null) {
-      sendError(res, 403, 'forbidden', 'This token is not valid for this document, or its link was replaced.');
-      return null;
-    }
-    if (access.deleted) {
-      sendError(res, 410, 'document_deleted', 'The owner deleted this document.');
-      return null;
-    }
-    if (!roleAllows(role, needed)) {
-      sendError(res, 403, 'forbidden', `This needs the ${needed} link; yours is a ${role} link.`);
-      return null;
-    }
-    return { docId, token, role, access };
   }
 
   private links(req: IncomingMessage, caps: DocumentCapabilities) {

@@ -15,12 +15,22 @@ import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, requestedProtocolVers
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
+import { authorize, type Refusal } from '../auth/authorize';
 import type { SaverOptions } from './DocumentSaver';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionDeps, type SessionLimits } from './Session';
 import { SendBatcher } from './SendBatcher';
 
 export const RELAY_PATH_PREFIX = '/ws/';
+
+/** How the door says each refusal (see server/auth/authorize.ts). */
+const REFUSAL_CLOSE: Record<Refusal, [code: number, reason: string]> = {
+  'missing-token': [CloseCode.missingCapability, 'a capability token is required'],
+  forbidden: [CloseCode.forbidden, 'this link is not valid for this document'],
+  deleted: [CloseCode.documentDeleted, 'document deleted'],
+  // The door asks only for 'view', which every valid link grants; kept for exhaustiveness.
+  'insufficient-role': [CloseCode.forbidden, 'this link may not open this document'],
+};
 
 export interface RelayOptions extends SessionLimits, RoomLimits {
   /** Open connections per client address. */
@@ -31,6 +41,11 @@ export interface RelayOptions extends SessionLimits, RoomLimits {
   heartbeatMs: number;
   /** How long an idle, saved document stays in memory after its last connection leaves. */
   unloadDelayMs: number;
+  /**
+   * How long close() waits for every document to be stored. Past it, the documents still unsaved
+   * are reported and dropped: their clients hold the edits and re-send them to the next server.
+   */
+  shutdownGraceMs: number;
   saver?: SaverOptions;
 }
 
@@ -44,13 +59,22 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   trustProxy: false,
   heartbeatMs: 30_000,
   unloadDelayMs: 5_000,
+  shutdownGraceMs: 10_000,
 };
+
+/** What close() managed to do. */
+export interface ShutdownReport {
+  /** Documents with changes that could not be stored within the grace period (empty: all stored). */
+  unstoredDocIds: string[];
+}
 
 export class Relay {
   private readonly wss: WebSocketServer;
   private readonly rooms = new Map<string, Room>();
   /** One load per document, shared by every connection that arrives while it runs. */
   private readonly loading = new Map<string, Promise<Room>>();
+  /** Rooms dropped after a failed change, until everything they applied before it is stored. */
+  private readonly reloading = new Map<string, Promise<void>>();
   private readonly sessions = new Set<Session>();
   /** Sessions that hold one of their address's connection slots (connectionLimiter). */
   private readonly holdingSlot = new Set<Session>();
@@ -61,6 +85,7 @@ export class Relay {
   private readonly sessionDeps: SessionDeps;
   private readonly connectionLimiter: RateLimiterMemory;
   private closing = false;
+  private closed: Promise<ShutdownReport> | null = null;
 
   constructor(
     private readonly store: DocumentStore,
@@ -137,24 +162,52 @@ export class Relay {
     }
   }
 
-  /** Closes every connection, stores every pending change, then unloads every room. */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  /**
+   * Closes every connection, stores every pending change, then unloads every room. Storing is
+   * bounded by shutdownGraceMs, so a failing store cannot hang shutdown (issue #11); the report
+   * names the documents left unstored, which are also logged at error level.
+   */
+  close(): Promise<ShutdownReport> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<ShutdownReport> {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const timer of this.unloadTimers.values()) clearTimeout(timer);
     this.unloadTimers.clear();
     for (const session of this.sessions) session.close(CloseCode.goingAway, 'server shutting down');
+    const graceMs = this.options.shutdownGraceMs;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.storeEverything(), graceOver]);
+    clearTimeout(graceTimer);
+    const unstoredDocIds: string[] = [];
+    for (const room of this.rooms.values()) {
+      if (!room.saver.idle) unstoredDocIds.push(room.docId);
+      room.destroy(); // also stops the savers still retrying
+    }
+    this.rooms.clear();
+    if (unstoredDocIds.length > 0) {
+      this.log.error(
+        { docIds: unstoredDocIds, graceMs },
+        'shutdown: these documents could not be stored in time; their clients keep the edits and re-send them to the next server',
+      );
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    return { unstoredDocIds };
+  }
+
+  /** Waits for running loads, then for every room's saver to store (and compact) everything. */
+  private async storeEverything(): Promise<void> {
     await Promise.allSettled(this.loading.values());
     await Promise.all(
       Array.from(this.rooms.values(), async (room) => {
         await room.saver.whenIdle();
         await room.saver.compactIfNeeded();
-        room.destroy();
       }),
     );
-    this.rooms.clear();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
   private accept(ws: WebSocket, socket: Duplex, docId: string, token: string | null, ip: string, version: number | null): void {
@@ -177,7 +230,7 @@ export class Relay {
     });
   }
 
-  /** The door: address cap, capability, deletion. Nothing of the document is sent before this passes. */
+  /** The door: address cap, protocol version, then the capability before deletion (authorize). Nothing of the document is sent before this passes. */
   private async admit(session: Session): Promise<void> {
     const { docId, token } = session;
     try {
@@ -201,24 +254,15 @@ export class Relay {
       session.close(CloseCode.unsupportedProtocol, `this server speaks Concord protocol ${CONCORD_PROTOCOL_VERSION}`);
       return;
     }
-    if (!token) {
-      session.close(CloseCode.missingCapability, 'a capability token is required');
-      return;
-    }
-    const info = await this.store.getDocument(docId);
+    const auth = await authorize(this.store, docId, token, 'view');
     if (session.isClosed) return;
-    const access = info?.access ?? INITIAL_ACCESS;
-    if (access.deleted) {
-      session.close(CloseCode.documentDeleted, 'document deleted');
+    if (!auth.ok) {
+      const [code, reason] = REFUSAL_CLOSE[auth.refusal];
+      session.close(code, reason);
       return;
     }
-    const role = roleFor(docId, token, access);
-    if (role === null) {
-      session.close(CloseCode.forbidden, 'this link is not valid for this document');
-      return;
-    }
-    session.role = role;
-    this.log.debug({ docId, connectionId: session.origin.connectionId, role }, 'connection admitted');
+    session.role = auth.role;
+    this.log.debug({ docId, connectionId: session.origin.connectionId, role: auth.role }, 'connection admitted');
     this.join(session);
   }
 
@@ -243,7 +287,9 @@ export class Relay {
     if (loaded) return Promise.resolve(loaded);
     let pending = this.loading.get(docId);
     if (!pending) {
-      pending = Room.load(docId, {
+      // A room being reloaded first stores everything it applied before its failed change.
+      const previous = this.reloading.get(docId) ?? Promise.resolve();
+      pending = previous.then(() => Room.load(docId, {
         store: this.store,
         log: this.log,
         metrics: this.metrics,
@@ -251,7 +297,8 @@ export class Relay {
         limits: this.options,
         batcher: this.batcher,
         onCorrupted: this.reload,
-      })
+        onDeleted: this.deletedInStorage,
+      }))
         .then((room) => {
           this.rooms.set(docId, room);
           this.log.debug({ docId }, 'document loaded');
@@ -264,8 +311,9 @@ export class Relay {
   }
 
   /**
-   * An update threw half-way through integration: drop the in-memory copy once everything
-   * integrated so far is stored, and let clients reconnect to a copy loaded from storage.
+   * A change failed half-way (Room.change): nothing of it left the room, but the in-memory copy
+   * may hold part of it. Drop that copy once every earlier change is stored, and let clients
+   * reconnect to a copy loaded from storage (loads of the document wait for that).
    */
   private readonly reload = (room: Room): void => {
     if (this.rooms.get(room.docId) !== room) return;
@@ -273,7 +321,18 @@ export class Relay {
     for (const session of this.sessions) {
       if (session.docId === room.docId) session.close(CloseCode.documentUnavailable, 'document is reloading');
     }
-    void room.saver.whenIdle().then(() => room.destroy());
+    const stored = room.saver.whenIdle().then(() => {
+      room.destroy();
+      if (this.reloading.get(room.docId) === stored) this.reloading.delete(room.docId);
+    });
+    this.reloading.set(room.docId, stored);
+  };
+
+  /** Storage refused a write because the document is deleted (e.g. by another server): stop serving it. */
+  private readonly deletedInStorage = (room: Room): void => {
+    if (this.rooms.get(room.docId) !== room) return; // already unloaded (deleted through our API, or reloaded)
+    this.log.warn({ docId: room.docId }, 'document deleted elsewhere; closing its connections and unloading it');
+    this.documentDeleted(room.docId);
   };
 
   private releaseConnectionSlot(ip: string): void {

@@ -183,13 +183,13 @@ export class Session implements RoomConnection, QueuedSender {
     this.handleClosed();
   }
 
-  /** Sends a ping; a session that did not answer the previous one is terminated. */
+  /** Sends a ping; a session that did not answer the previous one is closed with 4508. */
   heartbeat(): void {
     if (!this.alive) {
       this.deps.log.info({ docId: this.docId, connectionId: this.origin.connectionId }, 'heartbeat missed; closing');
-      this.deps.metrics.connectionRefused(CloseCode.heartbeatTimeout);
-      this.ws.terminate();
-      this.handleClosed();
+      // A close frame rather than a bare terminate, so a client that is merely stalled learns why
+      // and retries; ws destroys the socket of a dead peer that never answers it (closeTimeout).
+      this.close(CloseCode.heartbeatTimeout, 'heartbeat missed');
       return;
     }
     this.alive = false;
@@ -232,13 +232,23 @@ export class Session implements RoomConnection, QueuedSender {
     }
   }
 
+  /**
+   * Only a ConnectionError (a message the client got wrong) earns its refusal code. Anything
+   * else is our bug: a permanent 4400 would tell the editor to stop retrying for good, so it
+   * closes with the transient 1011 and is logged as an error (issue #11).
+   */
   private fail(err: unknown): void {
-    const code = err instanceof ConnectionError ? err.closeCode : CloseCode.malformedMessage;
-    const reason = err instanceof Error ? err.message : 'invalid message';
+    const context = { err, docId: this.docId, connectionId: this.origin.connectionId };
+    if (!(err instanceof ConnectionError)) {
+      this.deps.log.error(context, 'internal error while handling a message; closing so the client reconnects');
+      // The error's text is ours, not the client's business.
+      this.close(CloseCode.internalError, 'internal server error; reconnect');
+      return;
+    }
     this.deps.metrics.frameRejected();
-    this.deps.log.warn({ err, docId: this.docId, connectionId: this.origin.connectionId, code }, 'closing connection after a bad message');
+    this.deps.log.warn({ ...context, code: err.closeCode }, 'closing connection after a bad message');
     // Close reasons are limited to 123 bytes by RFC 6455.
-    this.close(code, reason.slice(0, 120));
+    this.close(err.closeCode, err.message.slice(0, 120));
   }
 
   private handleClosed(): void {

@@ -15,6 +15,7 @@ describe('configuration', () => {
       maxDocumentBytes: 64 * 1024 * 1024,
       maxPendingBytes: 1024 * 1024,
     });
+    expect(config.shutdownGraceMs).toBe(10_000);
   });
 
   it('reads every variable', () => {
@@ -26,9 +27,11 @@ describe('configuration', () => {
       PUBLIC_URL: 'https://docs.example.com/',
       TRUST_PROXY: 'true',
       MAX_CONNECTIONS_PER_IP: '5000',
+      SHUTDOWN_GRACE_MS: '2500',
     });
     expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: '/var/lib/concord', logLevel: 'debug', publicUrl: 'https://docs.example.com' });
     expect(config.limits).toMatchObject({ trustProxy: true, maxConnectionsPerIp: 5000 });
+    expect(config.shutdownGraceMs).toBe(2500);
   });
 
   it.each([
@@ -40,6 +43,8 @@ describe('configuration', () => {
     ['HOST', 'a b', /HOST="a b"/],
     ['TRUST_PROXY', 'maybe', /TRUST_PROXY="maybe": must be true or false/],
     ['MAX_MESSAGE_BYTES', '0', /MAX_MESSAGE_BYTES="0": must be a whole number of bytes, at least 1/],
+    ['SHUTDOWN_GRACE_MS', '0', /SHUTDOWN_GRACE_MS="0": must be a whole number of milliseconds, at least 1/],
+    ['SHUTDOWN_GRACE_MS', '10s', /SHUTDOWN_GRACE_MS="10s": must be a whole number of milliseconds/],
   ])('rejects %s=%s with a clear message', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
