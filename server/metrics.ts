@@ -27,6 +27,8 @@ export class Metrics {
   private bytesOut = 0;
   private connectionsOpened = 0;
   private framesRejected = 0;
+  /** Document integrity (issue #15): every one of these is logged at error or warn level too. */
+  private readonly integrity = { changesFailed: 0, untaggedChanges: 0, updatesWaiting: 0, splitsDetected: 0 };
   private readonly refusals = new Map<number, number>();
 
   /** Per-result children, bound once: observing through labels hashes them on every call. */
@@ -53,6 +55,10 @@ export class Metrics {
     new Counter({ name: 'concord_bytes_received_total', help: 'Relay payload bytes received.', registers: r, collect() { this.reset(); this.inc(self.bytesIn); } });
     new Counter({ name: 'concord_bytes_sent_total', help: 'Relay payload bytes sent.', registers: r, collect() { this.reset(); this.inc(self.bytesOut); } });
     new Counter({ name: 'concord_frames_rejected_total', help: 'Incoming frames refused as malformed or not allowed.', registers: r, collect() { this.reset(); this.inc(self.framesRejected); } });
+    new Counter({ name: 'concord_changes_failed_total', help: 'Changes that threw half-way inside Yjs; none of them was relayed or stored, the document was reloaded.', registers: r, collect() { this.reset(); this.inc(self.integrity.changesFailed); } });
+    new Counter({ name: 'concord_untagged_changes_total', help: 'Changes made to a document outside its tagged change path (a bug; stored and relayed as the server\'s own).', registers: r, collect() { this.reset(); this.inc(self.integrity.untaggedChanges); } });
+    new Counter({ name: 'concord_updates_waiting_total', help: 'Client updates held back whole until the data they depend on arrives.', registers: r, collect() { this.reset(); this.inc(self.integrity.updatesWaiting); } });
+    new Counter({ name: 'concord_splits_detected_total', help: 'Replicas found with equal state vectors but different content (by digest).', registers: r, collect() { this.reset(); this.inc(self.integrity.splitsDetected); } });
     new Counter({ name: 'concord_connections_opened_total', help: 'Relay connections accepted.', registers: r, collect() { this.reset(); this.inc(self.connectionsOpened); } });
     new Counter({
       name: 'concord_connections_refused_total',
@@ -98,6 +104,27 @@ export class Metrics {
 
   frameRejected(): void {
     this.framesRejected++;
+  }
+
+  changeFailed(): void {
+    this.integrity.changesFailed++;
+  }
+
+  untaggedChange(): void {
+    this.integrity.untaggedChanges++;
+  }
+
+  updateWaiting(): void {
+    this.integrity.updatesWaiting++;
+  }
+
+  splitDetected(): void {
+    this.integrity.splitsDetected++;
+  }
+
+  /** Integrity counters so far (tests). */
+  get integrityCounts(): Readonly<{ changesFailed: number; untaggedChanges: number; updatesWaiting: number; splitsDetected: number }> {
+    return this.integrity;
   }
 
   /** Frames refused so far (tests and /healthz). */

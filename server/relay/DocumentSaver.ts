@@ -45,7 +45,7 @@ export interface SaverHooks {
   /** The full current state of the document, for compaction. */
   snapshot(): Uint8Array;
   /** The document's state vector now, taken as a batch is formed (it then describes exactly what the batch completes). */
-  stateVector?(): Uint8Array;
+  stateVector?(): Uint8Array | null;
   /** Called after a batch is durably stored, with the state vector of everything stored. */
   onSaved?(batch: PendingUpdate[], lastSeq: number, storedStateVector: Uint8Array | null): void;
   /**

@@ -17,8 +17,8 @@ import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
-import { assertWellFormedUpdate, dropPending, pendingBytes, wouldChange } from './updateGuard';
-import { isChangeOrigin, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
+import { assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type NeededClock, type UpdateReadiness } from './updateGuard';
+import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
 import type { RoomConnection } from './RoomConnection';
 import type { SendBatcher } from './SendBatcher';
 import { Fanout } from './Fanout';
@@ -26,9 +26,22 @@ import { Fanout } from './Fanout';
 export interface RoomLimits {
   /** Approximate stored size at which the document stops accepting changes. */
   maxDocumentBytes: number;
-  /** Update data that cannot be integrated yet (missing dependencies) a document may hold. */
+  /** Update data that cannot be integrated yet (missing dependencies) one connection may have waiting. */
   maxPendingBytes: number;
 }
+
+/**
+ * What happens to a change made outside `Room.change` (no ChangeOrigin): 'throw' reports it as an
+ * uncaught error (tests), 'store' logs it at error level and stores and relays it as the server's
+ * own change, so it can never reach clients without reaching storage (production).
+ */
+export type UntaggedChangePolicy = 'throw' | 'store';
+
+export const DEFAULT_UNTAGGED_CHANGE_POLICY: UntaggedChangePolicy =
+  process.env.VITEST || process.env.NODE_ENV === 'test' ? 'throw' : 'store';
+
+/** Updates one connection may have waiting for their dependencies (besides maxPendingBytes). */
+const MAX_WAITING_UPDATES = 256;
 
 export const DEFAULT_ROOM_LIMITS: RoomLimits = {
   maxDocumentBytes: 64 * 1024 * 1024,
@@ -48,6 +61,7 @@ export interface RoomDeps {
   onCorrupted?: (room: Room) => void;
   /** Called when storage refused a write because the document is deleted: its saver has stopped for good. */
   onDeleted?: (room: Room) => void;
+  untaggedChanges?: UntaggedChangePolicy;
   /**
    * When given (the relay), changes are collected and sent in batches: updates once the task that
    * applied them is over, presence at the end of the event-loop turn (see Fanout); without it
@@ -80,6 +94,17 @@ export class Room {
   /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
   private approxBytes: number;
   private readonly limits: RoomLimits;
+  /** The origin of the change being made through `change`, and the updates it produced so far. */
+  private changing: ChangeOrigin | null = null;
+  private changed: Uint8Array[] = [];
+  /** A change failed half-way: the document is waiting to be reloaded from storage. */
+  private corrupted = false;
+  /**
+   * Client updates that cannot be integrated whole yet (they need data not sent yet), per
+   * connection. They never enter the document half-way: Yjs would keep them as pending data and
+   * integrate them later, at a moment no other replica sees (see updateGuard).
+   */
+  private readonly waiting = new Map<ChangeOrigin, WaitingUpdates>();
 
   /** Loads a document from storage. Throws if the store does. */
   static async load(docId: string, deps: RoomDeps): Promise<Room> {
@@ -119,12 +144,14 @@ export class Room {
     const room = this;
     const hooks: SaverHooks = {
       snapshot() {
+        if (room.corrupted) throw new Error('the document failed a change and is being reloaded; not compacting from it');
         const snapshot = Y.encodeStateAsUpdate(room.doc);
         room.approxBytes = snapshot.byteLength;
         return snapshot;
       },
       stateVector() {
-        return Y.encodeStateVector(room.doc);
+        // A corrupted document's state vector may count what storage never received.
+        return room.corrupted ? null : Y.encodeStateVector(room.doc);
       },
       onSaved(_batch, _seq, storedStateVector) {
         if (storedStateVector) room.acknowledgeStored(storedStateVector);
@@ -177,6 +204,9 @@ export class Room {
   /** Removes a connection and the presence it controlled (its cursors disappear for everyone). */
   removeConnection(conn: RoomConnection): void {
     if (!this.connections.delete(conn)) return;
+    // Its updates still waiting for their dependencies go with it: the client sends them again
+    // in its next sync.
+    this.waiting.delete(conn.origin);
     const clients = this.controlled.get(conn.origin);
     this.controlled.delete(conn.origin);
     if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), conn.origin);
@@ -266,10 +296,51 @@ export class Room {
     this.send(conn, MessageType.sync, encoding.toUint8Array(message));
   }
 
-  /** A change from a client: checked, bounded, applied with the connection as its origin. */
+  /**
+   * The one way to change the document: runs `apply` in a transaction tagged with `origin` and
+   * hands what it changed to fan-out and storage only if it completed. If it throws, nothing of it
+   * leaves the room, and the room asks its owner to reload it from storage (the in-memory document
+   * may hold part of the change). Returns false when the change failed.
+   */
+  change(origin: ChangeOrigin, apply: (doc: Y.Doc) => void): boolean {
+    if (this.changing !== null) throw new Error('Room.change is not re-entrant');
+    if (this.destroyed) throw new Error(`room ${this.docId} is unloaded`);
+    if (this.corrupted) return false;
+    this.changing = origin;
+    this.changed = [];
+    let failure: unknown = null;
+    const pendingBefore = [this.doc.store.pendingStructs, this.doc.store.pendingDs];
+    try {
+      this.doc.transact(() => apply(this.doc), origin);
+      // Everything checked as complete must have integrated: data left waiting means the
+      // document now differs from what its update events describe.
+      if (hasPending(this.doc) && (this.doc.store.pendingStructs !== pendingBefore[0] || this.doc.store.pendingDs !== pendingBefore[1])) {
+        failure = new Error('the change left data it could not integrate');
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      this.changing = null;
+    }
+    const updates = this.changed;
+    this.changed = [];
+    if (failure !== null) {
+      // From now on the in-memory document is not what storage can reproduce: nothing more is
+      // applied, compacted from it or acknowledged as stored on its word.
+      this.corrupted = true;
+      this.deps.log.error({ err: failure, docId: this.docId, origin: origin.kind }, 'a change failed half-way; nothing of it was relayed or stored; reloading the document from storage');
+      this.deps.metrics.changeFailed();
+      this.deps.onCorrupted?.(this);
+      return false;
+    }
+    for (const update of updates) this.forward(update, origin);
+    return true;
+  }
+
+  /** A change from a client: checked, bounded, applied whole or not at all, with the connection as its origin. */
   private applyClientUpdate(conn: RoomConnection, update: Uint8Array): void {
-    assertWellFormedUpdate(update);
     if (!conn.canEdit) {
+      assertWellFormedUpdate(update);
       // View-only: nothing is applied, stored or relayed. Tell the client if it tried to change anything.
       if (wouldChange(this.doc, update)) {
         this.deps.metrics.frameRejected();
@@ -283,16 +354,71 @@ export class Room {
     if (this.approxBytes + update.byteLength > this.limits.maxDocumentBytes) {
       throw new ConnectionError(CloseCode.documentTooLarge, 'the document has reached its size limit');
     }
-    try {
-      Y.applyUpdate(this.doc, update, conn.origin);
-    } catch (cause) {
-      this.deps.log.error({ err: cause, docId: this.docId }, 'applying an update failed half-way; reloading the document from storage');
-      this.deps.onCorrupted?.(this);
-      throw new ProtocolError('update could not be applied', { cause });
+    const readiness = checkUpdate(this.doc, update);
+    if (!readiness.complete) {
+      this.wait(conn, update, readiness.needs);
+      return;
     }
-    if (pendingBytes(this.doc) > this.limits.maxPendingBytes) {
-      dropPending(this.doc);
+    if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) {
+      throw new ProtocolError('update could not be applied');
+    }
+    this.retryWaiting();
+  }
+
+  /** Keeps an update until what it needs arrives (bounded per connection). */
+  private wait(conn: RoomConnection, update: Uint8Array, needs: NeededClock): void {
+    let waiting = this.waiting.get(conn.origin);
+    if (!waiting) {
+      waiting = { updates: [], bytes: 0, marks: [] };
+      this.waiting.set(conn.origin, waiting);
+    }
+    waiting.updates.push({ update, needs });
+    waiting.bytes += update.byteLength;
+    this.deps.metrics.updateWaiting();
+    if (waiting.bytes > this.limits.maxPendingBytes || waiting.updates.length > MAX_WAITING_UPDATES) {
+      this.waiting.delete(conn.origin);
       throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
+    }
+  }
+
+  /** After a change: applies every waiting update that can now be integrated whole, until none can. */
+  private retryWaiting(): void {
+    if (this.waiting.size === 0) return;
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const conn of this.connections) {
+        const waiting = this.waiting.get(conn.origin);
+        if (!waiting) continue;
+        for (let i = 0; i < waiting.updates.length; i++) {
+          const entry = waiting.updates[i]!;
+          // Checked again only once what it waited for has arrived: a cheap clock comparison.
+          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock) continue;
+          const { update } = entry;
+          let readiness: UpdateReadiness;
+          try {
+            readiness = checkUpdate(this.doc, update);
+          } catch (err) {
+            // Checked once already; what it refers to exists now and shows it malformed.
+            this.waiting.delete(conn.origin);
+            conn.close(CloseCode.malformedMessage, err instanceof Error ? err.message.slice(0, 120) : 'invalid update');
+            break;
+          }
+          if (!readiness.complete) {
+            entry.needs = readiness.needs;
+            continue;
+          }
+          waiting.updates.splice(i, 1);
+          waiting.bytes -= update.byteLength;
+          i--;
+          if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) return;
+          progress = true;
+        }
+        if (waiting.updates.length === 0) {
+          this.waiting.delete(conn.origin);
+          for (const id of waiting.marks) this.answerMark(conn, id);
+        }
+      }
     }
   }
 
@@ -316,6 +442,13 @@ export class Room {
     } catch (cause) {
       throw new ProtocolError('truncated mark message', { cause });
     }
+    // Something it sent is still waiting for its dependencies: answer once that is applied.
+    const waiting = this.waiting.get(conn.origin);
+    if (waiting) waiting.marks.push(id);
+    else this.answerMark(conn, id);
+  }
+
+  private answerMark(conn: RoomConnection, id: number): void {
     this.saver.afterQueuedStored(() => this.send(conn, MARK_MESSAGE_TYPE, encodeMarkStored(id, this.storedStateVector)));
   }
 
@@ -331,14 +464,31 @@ export class Room {
   }
 
   private handleDocUpdate(update: Uint8Array, origin: unknown): void {
-    const from: ChangeOrigin = isChangeOrigin(origin) ? origin : STORAGE_ORIGIN;
+    if (this.changing !== null && origin === this.changing) {
+      this.changed.push(update);
+      return;
+    }
+    // Untagged: something transacted on the document without going through `change` (an
+    // exporter "repairing" the body, a library call). Never relay it unstored: deletions do not
+    // show in state vectors, so clients and storage would differ for good.
+    const err = new Error(`an untagged change (origin ${describeOrigin(origin)}) reached document ${this.docId}`);
+    this.deps.log.error({ err, docId: this.docId }, 'untagged change: storing and relaying it as the server\'s own');
+    this.deps.metrics.untaggedChange();
+    this.forward(update, isChangeOrigin(origin) && origin.kind !== 'storage' ? origin : SERVER_ORIGIN);
+    if ((this.deps.untaggedChanges ?? DEFAULT_UNTAGGED_CHANGE_POLICY) === 'throw') {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  /** Sends a completed change to the other connections and queues it for storage. */
+  private forward(update: Uint8Array, from: ChangeOrigin): void {
     // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
     // end of the event-loop turn at the earliest, so the storage write never delays the relay.
     this.fanout.update(update, from);
-    if (from.kind !== 'storage') {
-      this.saver.enqueue(update, from);
-      this.approxBytes += update.byteLength;
-    }
+    this.saver.enqueue(update, from);
+    this.approxBytes += update.byteLength;
   }
 
   private handleAwarenessUpdate({ added, updated, removed }: AwarenessChange, origin: unknown): void {
@@ -354,4 +504,17 @@ export class Room {
     conn.send(message);
     this.deps.metrics.messageOut(type, message.byteLength);
   }
+}
+
+/** Client updates waiting for their dependencies, and the marks sent after them. */
+interface WaitingUpdates {
+  updates: { update: Uint8Array; needs: NeededClock }[];
+  bytes: number;
+  marks: number[];
+}
+
+function describeOrigin(origin: unknown): string {
+  if (isChangeOrigin(origin)) return origin.kind;
+  if (origin === null || origin === undefined) return 'none';
+  return typeof origin === 'object' ? (origin.constructor?.name ?? 'object') : typeof origin;
 }

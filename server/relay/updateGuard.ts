@@ -1,14 +1,31 @@
 /**
- * Checks a client's Yjs update before it touches a room's document. Yjs has no validator and a
- * crafted update can throw half-way through integration or hang the decoder (yjs #479, #498,
- * #687; y-websocket #82), so we decode it completely on its own first: a malformed update fails
- * here, with the room untouched.
+ * Checks a client's Yjs update before it touches a room's document. Yjs has no validator: a
+ * crafted update can throw half-way through integration, hang the decoder (yjs #479, #498, #687;
+ * y-websocket #82), or — worse, because nothing fails — wait in the document as "pending" data and
+ * be integrated later, at a moment other replicas never see, which splits them with equal state
+ * vectors. So an update is decoded completely on its own first, every reference it makes is
+ * checked against the document, and it is applied only when it can be integrated whole, now.
  */
 import * as Y from 'yjs';
 import { ProtocolError } from './errors';
 
+/**
+ * What applying an update would do: integrate completely, or leave something waiting for data
+ * the document does not have yet (a gap in a client's clock, a reference to an unknown item, a
+ * deletion of unknown content). Malformed updates throw ProtocolError instead.
+ */
+export type UpdateReadiness = { complete: true } | { complete: false; needs: NeededClock };
+
+/** The first thing an incomplete update waits for: client `client`'s history up to `clock`. */
+export interface NeededClock {
+  client: number;
+  clock: number;
+}
+
+const COMPLETE: UpdateReadiness = Object.freeze({ complete: true });
+
 /** Throws ProtocolError unless `update` is a well-formed V1 update. */
-export function assertWellFormedUpdate(update: Uint8Array): void {
+export function assertWellFormedUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> {
   // An empty buffer made lib0's readVarUint loop forever in older versions (yjs #498).
   if (update.byteLength < 2) throw new ProtocolError('empty update');
   let decoded: ReturnType<typeof Y.decodeUpdate>;
@@ -24,6 +41,77 @@ export function assertWellFormedUpdate(update: Uint8Array): void {
       throw new ProtocolError('update has an out-of-range clock');
     }
   }
+  return decoded;
+}
+
+/**
+ * Decodes `update` and checks it against `doc`: throws ProtocolError for anything no Yjs replica
+ * produces (references forward in its own client's history, a parent that is not a type, left
+ * and right neighbours in different places); returns whether it can be integrated whole now.
+ */
+export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
+  const { structs, ds } = assertWellFormedUpdate(update);
+  const store = doc.store;
+  // The clock each client reaches once the update's own structs are integrated.
+  const reached = new Map<number, number>();
+  const stateOf = (client: number) => reached.get(client) ?? Y.getState(store, client);
+  let needs: NeededClock | null = null;
+  for (const struct of structs) {
+    const { client, clock } = struct.id;
+    const state = stateOf(client);
+    // A gap (or a Skip, which marks one): the structs before it are missing.
+    if (clock > state || struct instanceof Y.Skip) needs ??= { client, clock: clock > state ? clock - 1 : clock };
+    else if (clock + struct.length > state) reached.set(client, clock + struct.length);
+  }
+  for (const struct of structs) {
+    if (!(struct instanceof Y.Item) || struct.id.clock + struct.length <= Y.getState(store, struct.id.client)) continue;
+    const origin = checkReference(struct, struct.origin, 'left neighbour');
+    const right = checkReference(struct, struct.rightOrigin, 'right neighbour');
+    const parent = struct.parent instanceof Y.ID ? checkReference(struct, struct.parent, 'parent') : null;
+    if (origin === 'later' || right === 'later' || parent === 'later') {
+      const ref = (origin === 'later' ? struct.origin : right === 'later' ? struct.rightOrigin : struct.parent) as Y.ID;
+      needs ??= { client: ref.client, clock: ref.clock };
+      continue;
+    }
+    if (struct.parent instanceof Y.ID && parent === 'known') {
+      const parentItem = Y.getItem(store, struct.parent);
+      if (parentItem instanceof Y.Item && !(parentItem.content instanceof Y.ContentType)) {
+        throw new ProtocolError('update names a parent that is not a shared type');
+      }
+    }
+    if (origin === 'known' && right === 'known') {
+      const left = Y.getItem(store, struct.origin!);
+      const rightItem = Y.getItem(store, struct.rightOrigin!);
+      if (left instanceof Y.Item && rightItem instanceof Y.Item && (left.parent !== rightItem.parent || left.parentSub !== rightItem.parentSub)) {
+        throw new ProtocolError('update places content between neighbours of different parents');
+      }
+    }
+  }
+  for (const [client, deletes] of ds.clients) {
+    const state = stateOf(client);
+    for (const item of deletes) {
+      if (!Number.isSafeInteger(item.clock + item.len) || item.len < 0) throw new ProtocolError('update deletes an out-of-range clock');
+      if (item.clock + item.len > state) needs ??= { client, clock: item.clock + item.len - 1 };
+    }
+  }
+  return needs === null ? COMPLETE : { complete: false, needs };
+
+  /**
+   * Where a reference points: into the document as it is ('known'), into this update's own
+   * structs ('inUpdate'), beyond what anyone has sent yet ('later'), or nowhere (null).
+   */
+  function checkReference(struct: Y.Item, ref: Y.ID | null, what: string): 'known' | 'inUpdate' | 'later' | null {
+    if (ref === null) return null;
+    if (!Number.isSafeInteger(ref.clock) || ref.clock < 0) throw new ProtocolError(`update has an out-of-range ${what}`);
+    if (ref.client === struct.id.client) {
+      // A replica only ever refers back in its own history.
+      if (ref.clock >= struct.id.clock) throw new ProtocolError(`update refers forward in its own history (${what})`);
+      return ref.clock < Y.getState(store, ref.client) ? 'known' : 'inUpdate';
+    }
+    if (ref.clock < Y.getState(store, ref.client)) return 'known';
+    // Into this update's own structs (Yjs integrates those first), or beyond anything sent yet.
+    return ref.clock < stateOf(ref.client) ? 'inUpdate' : 'later';
+  }
 }
 
 /** True when applying `update` to `doc` would add or delete anything. */
@@ -33,14 +121,7 @@ export function wouldChange(doc: Y.Doc, update: Uint8Array): boolean {
   return structs.length > 0 || ds.clients.size > 0;
 }
 
-/** Bytes of update data the document holds but cannot integrate yet (missing dependencies). */
-export function pendingBytes(doc: Y.Doc): number {
-  const store = doc.store;
-  return (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0);
-}
-
-/** Drops data that cannot be integrated (used when a connection exceeds the pending cap). */
-export function dropPending(doc: Y.Doc): void {
-  doc.store.pendingStructs = null;
-  doc.store.pendingDs = null;
+/** True when the document holds update data it could not integrate. */
+export function hasPending(doc: Y.Doc): boolean {
+  return doc.store.pendingStructs !== null || doc.store.pendingDs !== null;
 }
