@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { MemoryStore } from '../../server/storage/MemoryStore';
+import type { DocumentStore } from '../../server/storage/DocumentStore';
 import type { RelayOptions } from '../../server/relay/Relay';
 import { mintDocument, type DocumentCapabilities } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
@@ -14,20 +15,14 @@ import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { openRawSocket } from '../support/rawSocket';
 import { connectClient } from '../support/nodeClient';
+import { GatedStore } from '../support/gatedStore';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-class SlowStore extends MemoryStore {
-  override async load(docId: string) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    return super.load(docId);
-  }
-}
-
-async function serve(relay: Partial<RelayOptions> = {}, store = new MemoryStore()): Promise<RunningServer> {
+async function serve(relay: Partial<RelayOptions> = {}, store: DocumentStore = new MemoryStore()): Promise<RunningServer> {
   const server = await startServer({ port: 0, host: '127.0.0.1', store, next: false, logLevel: 'silent', relay });
   cleanups.push(() => server.close());
   return server;
@@ -172,10 +167,16 @@ describe('caps', () => {
   });
 
   it('closes a connection that sends too much before its document is ready with 4413', async () => {
-    const server = await serve({ maxQueuedBytes: 2000, maxMessageBytes: 10_000 }, new SlowStore());
+    // The document's load is held, so everything sent is queued until the cap is hit.
+    const store = new GatedStore();
+    store.loads.gate.hold();
+    const server = await serve({ maxQueuedBytes: 2000, maxMessageBytes: 10_000 }, store);
+    cleanups.push(() => store.loads.gate.release()); // before the server's close, which waits for loads
     const caps = mintDocument();
+    const loading = store.loads.next();
     const raw = socket(server, caps.docId, caps.edit);
     await raw.opened;
+    await loading;
     for (let i = 0; i < 4; i++) raw.send(encodeUpdateMessage(textUpdate('y'.repeat(800))));
     expect((await raw.closed).code).toBe(CloseCode.messageTooLarge);
   });

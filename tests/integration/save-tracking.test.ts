@@ -29,6 +29,14 @@ afterEach(async () => {
   dataDirs.removeAll();
 });
 
+/** Resolves once the relay logs a failed write of `docId` after log line `since`: it tried to store, and could not. */
+function saveFailedAfter(relay: RelayProcess, docId: string, since: number, timeout = 20_000): Promise<void> {
+  return vi.waitFor(
+    () => expect(relay.logs.slice(since).some((l) => l.docId === docId && String(l.msg).startsWith('save failed'))).toBe(true),
+    { timeout },
+  );
+}
+
 function client(relay: RelayProcess, docId: string, token: string, extension: boolean): NodeClient {
   const params: Record<string, string> = extension ? { [CONCORD_PROTOCOL_PARAM]: String(CONCORD_PROTOCOL_VERSION) } : {};
   const c = connectClient(relay.wsUrl, docId, token, new Y.Doc(), params);
@@ -64,8 +72,8 @@ describe('save tracking', () => {
     // The relay received and applied them (the reader sees them). Its blocked write attempt
     // (SQLite's busy timeout, 5 s) can delay the second one.
     await vi.waitFor(() => expect(reader.doc.getText('t').toString()).toBe('forever lost'), { timeout: 20_000 });
-    // …but could not store them, so no confirmation comes.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // …but could not store them: once a write after both has failed, still no confirmation.
+    await saveFailedAfter(first, caps.docId, first.logs.length);
     expect(tracker.unsaved).toBe(2);
 
     // 3. Crash between receive and store. The edits still count as unsaved.
@@ -95,8 +103,9 @@ describe('save tracking', () => {
     await writer.synced;
     lock = new Database(path.join(dataDir, SQLITE_FILE_NAME));
     lock.exec('BEGIN EXCLUSIVE');
+    const logged = first.logs.length;
     writer.doc.getText('t').insert(0, 'typed during the outage');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await saveFailedAfter(first, caps.docId, logged); // the relay has the edit and could not store it
     await first.stop('SIGKILL');
     lock.exec('ROLLBACK');
     lock.close();

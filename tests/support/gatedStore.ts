@@ -76,6 +76,8 @@ export class GatedStore implements DocumentStore {
   readonly loads = new CallPoint();
   /** getDocument calls that have returned (the relay's door reads access with it). */
   documentLookups = 0;
+  /** Every update of every append that succeeded, in order (compaction does not change it). */
+  readonly appended: Uint8Array[] = [];
 
   constructor(readonly inner: DocumentStore = new MemoryStore()) {}
 
@@ -102,7 +104,11 @@ export class GatedStore implements DocumentStore {
   }
 
   append(docId: string, updates: Uint8Array[]): Promise<number> {
-    return this.appends.run({ docId, updates }, () => this.inner.append(docId, updates));
+    return this.appends.run({ docId, updates }, async () => {
+      const seq = await this.inner.append(docId, updates);
+      this.appended.push(...updates);
+      return seq;
+    });
   }
 
   compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {

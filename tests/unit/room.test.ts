@@ -13,6 +13,8 @@ import { ConnectionError, ProtocolError } from '../../server/relay/errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
+import type { DocumentStore } from '../../server/storage/DocumentStore';
+import { GatedStore } from '../support/gatedStore';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { ACK_MESSAGE_TYPE, decodeMarkStored, decodeStoredAck, encodeMark, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
@@ -70,7 +72,7 @@ function textUpdate(text: string): Uint8Array {
 }
 
 const rooms: Room[] = [];
-async function loadRoom(store = new MemoryStore(), docId = newDocId(), limits = { maxDocumentBytes: 1 << 20, maxPendingBytes: 1 << 16 }) {
+async function loadRoom(store: DocumentStore = new MemoryStore(), docId = newDocId(), limits = { maxDocumentBytes: 1 << 20, maxPendingBytes: 1 << 16 }) {
   const metrics = new Metrics(() => ({ connections: 0, documentsLoaded: 0 }), false);
   const room = await Room.load(docId, {
     store,
@@ -257,15 +259,8 @@ describe('Room', () => {
   });
 
   it('acknowledges an edit to connections that negotiated acks only once it is stored', async () => {
-    let release: () => void = () => undefined;
-    class GatedStore extends MemoryStore {
-      gate: Promise<void> = new Promise((resolve) => (release = resolve));
-      override async append(docId: string, updates: Uint8Array[]): Promise<number> {
-        await this.gate;
-        return super.append(docId, updates);
-      }
-    }
     const store = new GatedStore();
+    store.appends.gate.hold();
     const { room } = await loadRoom(store);
     const [extended, stock] = [new FakeConnection(true, true), new FakeConnection(true, false)];
     room.addConnection(extended);
@@ -274,10 +269,11 @@ describe('Room', () => {
     expect(acks()).toHaveLength(1); // the handshake's: nothing stored yet
     const source = new Y.Doc();
     source.getText('t').insert(0, 'precious');
+    const writing = store.appends.next();
     room.receive(extended, encodeUpdateMessage(Y.encodeStateAsUpdate(source)));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(acks()).toHaveLength(1); // received and relayed, but not stored: no ack
-    release();
+    await writing;
+    expect(acks()).toHaveLength(1); // received, relayed and being written, but not stored: no ack
+    store.appends.gate.release();
     await room.saver.whenIdle();
     const last = acks().at(-1)!;
     expect(last.get(source.clientID)).toBe(8);
@@ -285,19 +281,6 @@ describe('Room', () => {
   });
 
   it('answers a mark only once everything sent before it is stored, deletions included', async () => {
-    let release: () => void = () => undefined;
-    class GatedStore extends MemoryStore {
-      gate: Promise<void> = Promise.resolve();
-      appended: Uint8Array[] = [];
-      hold(): void {
-        this.gate = new Promise((resolve) => (release = resolve));
-      }
-      override async append(docId: string, updates: Uint8Array[]): Promise<number> {
-        await this.gate;
-        this.appended.push(...updates);
-        return super.append(docId, updates);
-      }
-    }
     const store = new GatedStore();
     const { room } = await loadRoom(store);
     const [client, stock] = [new FakeConnection(true, true), new FakeConnection(true, false)];
@@ -314,14 +297,15 @@ describe('Room', () => {
     room.receive(client, encodeUpdateMessage(Y.encodeStateAsUpdate(source)));
     await room.saver.whenIdle();
     // A pure deletion: the stored state vector cannot show it, the mark must.
-    store.hold();
+    store.appends.gate.hold();
+    const writing = store.appends.next();
     const before = Y.encodeStateVector(source);
     source.getText('t').delete(0, 3);
     room.receive(client, encodeUpdateMessage(Y.encodeStateAsUpdate(source, before)));
     room.receive(client, encodeMark(2));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(answers()).toEqual([1]); // received and applied, not stored: no answer yet
-    release();
+    await writing;
+    expect(answers()).toEqual([1]); // received, applied and being written, not stored: no answer yet
+    store.appends.gate.release();
     await room.saver.whenIdle();
     expect(answers()).toEqual([1, 2]);
     const stored = new Y.Doc();
