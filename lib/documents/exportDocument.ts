@@ -1,12 +1,15 @@
 /**
  * Exports a Concord document (the Yjs data model) as plain text, Markdown or standalone HTML.
  * Pure: runs on the server for the export API and in the browser for "download my copy".
+ *
+ * Reading never writes: the body is read with `readBody`, which opens no transaction, so an
+ * export leaves the document byte-identical, content the schema does not know included (issue
+ * #15, item 6).
  */
 import type * as Y from 'yjs';
-import { yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
 import { defaultMarkdownSerializer } from 'prosemirror-markdown';
-import { schema } from '../editor/schema';
 import { BODY_FRAGMENT, TITLE_TEXT, UNTITLED } from './dataModel';
+import { readBody } from './readBody';
 import { escapeHtml, fragmentToHtml } from './toHtml';
 
 export const EXPORT_FORMATS = ['txt', 'md', 'html'] as const;
@@ -29,7 +32,7 @@ export function documentTitle(doc: Y.Doc): string {
 
 export function exportDocument(doc: Y.Doc, format: ExportFormat): ExportedDocument {
   const title = documentTitle(doc);
-  const body = yXmlFragmentToProseMirrorRootNode(doc.getXmlFragment(BODY_FRAGMENT), schema);
+  const body = readBody(doc.getXmlFragment(BODY_FRAGMENT));
   const fileName = `${safeFileName(title || UNTITLED)}.${format}`;
   switch (format) {
     case 'txt': {
