@@ -3,14 +3,16 @@
  * Pure: runs on the server for the export API and in the browser for "download my copy".
  *
  * Reading never writes: the body is read with `readBody`, which opens no transaction, so an
- * export leaves the document byte-identical, content the schema does not know included (issue
- * #15, item 6).
+ * export leaves the document byte-identical, content the schema does not know included. And no
+ * format carries active content: links follow the editor's policy (`exportableBody`), and text
+ * and title are escaped for the format (issue #15, items 5 and 6).
  */
 import type * as Y from 'yjs';
-import { defaultMarkdownSerializer } from 'prosemirror-markdown';
 import { BODY_FRAGMENT, TITLE_TEXT, UNTITLED } from './dataModel';
+import { exportableBody } from './exportPolicy';
 import { readBody } from './readBody';
 import { escapeHtml, fragmentToHtml } from './toHtml';
+import { markdownTitle, toMarkdown } from './toMarkdown';
 
 export const EXPORT_FORMATS = ['txt', 'md', 'html'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -26,13 +28,14 @@ export interface ExportedDocument {
   fileName: string;
 }
 
+/** The title as one line: a title is a heading, and a line break in it could start a block. */
 export function documentTitle(doc: Y.Doc): string {
-  return doc.getText(TITLE_TEXT).toString().trim();
+  return doc.getText(TITLE_TEXT).toString().replace(/\s+/g, ' ').trim();
 }
 
 export function exportDocument(doc: Y.Doc, format: ExportFormat): ExportedDocument {
   const title = documentTitle(doc);
-  const body = readBody(doc.getXmlFragment(BODY_FRAGMENT));
+  const body = exportableBody(readBody(doc.getXmlFragment(BODY_FRAGMENT)));
   const fileName = `${safeFileName(title || UNTITLED)}.${format}`;
   switch (format) {
     case 'txt': {
@@ -40,18 +43,21 @@ export function exportDocument(doc: Y.Doc, format: ExportFormat): ExportedDocume
       return { body: joinTitle(title, text, (t) => t), contentType: 'text/plain; charset=utf-8', fileName };
     }
     case 'md': {
-      const markdown = defaultMarkdownSerializer.serialize(body);
-      return { body: joinTitle(title, markdown, (t) => `# ${t}`), contentType: 'text/markdown; charset=utf-8', fileName };
+      return { body: joinTitle(title, toMarkdown(body), markdownTitle), contentType: 'text/markdown; charset=utf-8', fileName };
     }
     case 'html': {
       const heading = title ? `<h1>${escapeHtml(title)}</h1>\n` : '';
       const html =
-        `<!doctype html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title || UNTITLED)}</title>\n</head>\n` +
+        // The file is opened from disk, where our server's CSP header does not follow it.
+        `<!doctype html>\n<html>\n<head>\n<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="${HTML_EXPORT_CSP}">\n<title>${escapeHtml(title || UNTITLED)}</title>\n</head>\n` +
         `<body>\n${heading}${fragmentToHtml(body)}\n</body>\n</html>\n`;
       return { body: html, contentType: 'text/html; charset=utf-8', fileName };
     }
   }
 }
+
+/** Nothing in an exported page may run or load: its own inline styles at most. */
+const HTML_EXPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
 function joinTitle(title: string, body: string, formatTitle: (t: string) => string): string {
   const trimmed = body.replace(/\s+$/, '');

@@ -47,12 +47,15 @@ function renderSpec(spec: DOMOutputSpec, content: () => string): string {
   if (!Array.isArray(spec)) throw new RangeError('toDOM returned a DOM node; only array specs can be rendered without a DOM');
   const [rawTag, ...rest] = spec as readonly unknown[];
   const tag = String(rawTag).replace(/^.*\s/, ''); // drop a namespace prefix ("ns tag")
+  // Tags are built from node attributes (`"h" + level`), which any editor can set: never trust one.
+  if (!/^[a-z][a-z0-9]*$/.test(tag)) throw new RangeError(`toDOM returned the tag name ${JSON.stringify(tag)}`);
   let attrs = '';
   let children = rest;
   const first = rest[0];
   if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
     for (const [name, value] of Object.entries(first as Record<string, unknown>)) {
       if (value === null || value === undefined || value === false) continue;
+      if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new RangeError(`toDOM returned the attribute name ${JSON.stringify(name)}`);
       attrs += ` ${name}="${escapeHtml(String(value))}"`;
     }
     children = rest.slice(1);

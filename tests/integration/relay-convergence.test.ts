@@ -126,7 +126,7 @@ describe('HTTP API', () => {
     const txt = await get('txt');
     expect(txt.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await txt.text()).toBe('Export me\n\nSection\nBody <b>not html</b>\n');
-    expect(await (await get('md')).text()).toBe('# Export me\n\n## Section\n\nBody <b>not html</b>\n');
+    expect(await (await get('md')).text()).toBe('# Export me\n\n## Section\n\nBody &lt;b&gt;not html&lt;/b&gt;\n');
     const html = await get('html');
     expect(html.headers.get('content-disposition')).toMatch(/^attachment; filename="Export me\.html"/);
     const htmlText = await html.text();
