@@ -10,6 +10,7 @@ import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
 import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION } from '../protocol/ackExtension';
 import { MAX_RETRY_MS, reconnectDelay } from './backoff';
 import { SaveTracker } from './SaveTracker';
+import { ReplicaCheck } from './ReplicaCheck';
 import {
   applyConnectionEvent,
   describeConnection,
@@ -32,6 +33,8 @@ export class DocumentSession {
   /** The local replica on this device. */
   private readonly local: IndexeddbPersistence;
   private readonly saves: SaveTracker;
+  /** Compares this replica with the server's once everything is saved (digests, extension v2). */
+  readonly replicaCheck: ReplicaCheck;
   /** Local edits made on this page, and how many of them are known to be in IndexedDB. */
   private localEdits = 0;
   private localEditsInReplica = 0;
@@ -64,6 +67,7 @@ export class DocumentSession {
       isRemoteOrigin: (origin) => origin === this.local,
       carriedOver: readKeptEdits(safeStorage(), docId),
     });
+    this.replicaCheck = new ReplicaCheck(this.doc, this.provider);
     this.facts = applyConnectionEvent(this.facts, { type: 'unsaved', count: this.saves.unsaved });
     this.view = describeConnection(this.facts);
     this.contentLoaded = new Promise((resolve) => {
@@ -133,6 +137,7 @@ export class DocumentSession {
     this.doc.off('update', this.onLocalUpdate);
     this.local.off('synced', this.onReplicaLoaded);
     this.saves.destroy();
+    this.replicaCheck.destroy();
     this.provider.off('status', this.onStatus);
     this.provider.off('sync', this.onSync);
     this.provider.off('closed', this.onClosed);
@@ -155,7 +160,10 @@ export class DocumentSession {
     this.update({ type: 'socket', status, providerSynced: this.provider.synced });
   };
 
-  private readonly onSync = (synced: boolean) => this.update({ type: 'sync', synced });
+  private readonly onSync = (synced: boolean) => {
+    this.update({ type: 'sync', synced });
+    if (synced && this.saves.unsaved === 0) this.replicaCheck.settled();
+  };
 
   private readonly onClosed = (event: { code: number; reason: string }) => {
     this.update({ type: 'closed', code: event.code, reason: event.reason });
@@ -166,6 +174,7 @@ export class DocumentSession {
     // Survives a reload: those edits are in the local replica and still need the server.
     writeKeptEdits(safeStorage(), this.docId, count);
     this.update({ type: 'unsaved', count });
+    if (count === 0) this.replicaCheck.settled();
   };
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Concord's versioned extension to the y-websocket protocol: "saved" acknowledgements.
+ * Concord's versioned extension to the y-websocket protocol: "saved" acknowledgements (v1) and
+ * replica digests (v2).
  *
  * A client opts in with the query parameter `concord=<version>` on `/ws/<docId>`. Only then does
  * the relay send message type 100, so stock y-websocket clients never receive a type they do not
@@ -14,15 +15,26 @@
  *
  *   client → relay: varUint(101) · varUint(mark id)
  *   relay → client: varUint(101) · varUint(mark id) · varUint8Array(stored state vector)
+ *
+ * Version 2 adds a digest check (type 102), both directions, with the same frame: a replica's
+ * state vector and its digest (lib/protocol/documentDigest.ts). Equal state vectors with
+ * different digests mean the replicas split (a lost deletion, content integrated differently);
+ * whoever sees that repairs by exchanging full state (sync step 1 with an empty state vector).
+ * The relay answers every check with its own state vector and digest.
+ *
+ *   varUint(102) · varUint8Array(state vector) · varUint8Array(digest)
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { readFrame } from './frameReader';
 
 export const CONCORD_PROTOCOL_PARAM = 'concord';
-export const CONCORD_PROTOCOL_VERSION = 1;
+export const CONCORD_PROTOCOL_VERSION = 2;
+/** The first version with digest checks (type 102). */
+export const DIGEST_PROTOCOL_VERSION = 2;
 export const ACK_MESSAGE_TYPE = 100;
 export const MARK_MESSAGE_TYPE = 101;
+export const DIGEST_MESSAGE_TYPE = 102;
 
 export function encodeStoredAck(storedStateVector: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -71,6 +83,23 @@ export function decodeMarkStored(frame: Uint8Array): { id: number; storedStateVe
   return readFrame(frame, MARK_MESSAGE_TYPE, 'mark answer', (decoder) => {
     const id = decoding.readVarUint(decoder);
     return { id, storedStateVector: decoding.readVarUint8Array(decoder) };
+  });
+}
+
+/** A replica's state vector and digest (type 102, either direction). */
+export function encodeDigestCheck(stateVector: Uint8Array, digest: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, DIGEST_MESSAGE_TYPE);
+  encoding.writeVarUint8Array(encoder, stateVector);
+  encoding.writeVarUint8Array(encoder, digest);
+  return encoding.toUint8Array(encoder);
+}
+
+/** The state vector and digest of a digest check, or null if the frame is not type 102. */
+export function decodeDigestCheck(frame: Uint8Array): { stateVector: Uint8Array; digest: Uint8Array } | null {
+  return readFrame(frame, DIGEST_MESSAGE_TYPE, 'digest check', (decoder) => {
+    const stateVector = decoding.readVarUint8Array(decoder);
+    return { stateVector, digest: decoding.readVarUint8Array(decoder) };
   });
 }
 

@@ -9,7 +9,7 @@
 import * as decoding from 'lib0/decoding';
 import * as authProtocol from 'y-protocols/auth';
 import * as syncProtocol from 'y-protocols/sync';
-import { ACK_MESSAGE_TYPE, decodeMark, decodeMarkStored, decodeStoredAck, MARK_MESSAGE_TYPE } from './ackExtension';
+import { ACK_MESSAGE_TYPE, decodeDigestCheck, decodeMark, decodeMarkStored, decodeStoredAck, DIGEST_MESSAGE_TYPE, MARK_MESSAGE_TYPE } from './ackExtension';
 import { frameType, MalformedFrameError, readFrame } from './frameReader';
 import { MessageType } from './messageTypes';
 
@@ -28,7 +28,8 @@ export type ClientMessage =
   /** Permissions are decided at the upgrade, so a client's auth frame carries nothing to read. */
   | { type: 'auth' }
   /** Stored-ack extension: "tell me when everything I sent so far is stored". */
-  | { type: 'mark'; id: number };
+  | { type: 'mark'; id: number }
+  | { type: 'digestCheck'; stateVector: Uint8Array; digest: Uint8Array };
 
 /** What the relay sends a client. */
 export type RelayMessage =
@@ -36,7 +37,8 @@ export type RelayMessage =
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'permissionDenied'; reason: string }
   | { type: 'storedAck'; storedStateVector: Uint8Array }
-  | { type: 'markStored'; id: number; storedStateVector: Uint8Array };
+  | { type: 'markStored'; id: number; storedStateVector: Uint8Array }
+  | { type: 'digestCheck'; stateVector: Uint8Array; digest: Uint8Array };
 
 /** A sync frame (step 1, step 2 or update), or null if the frame is not type 0. */
 export function decodeSyncMessage(frame: Uint8Array): SyncMessage | null {
@@ -90,6 +92,8 @@ export function decodeClientMessage(frame: Uint8Array): ClientMessage {
       return { type: 'auth' };
     case MARK_MESSAGE_TYPE:
       return { type: 'mark', id: decodeMark(frame)! };
+    case DIGEST_MESSAGE_TYPE:
+      return { type: 'digestCheck', ...decodeDigestCheck(frame)! };
     default:
       throw new MalformedFrameError(`unknown client message type ${type}`);
   }
@@ -109,6 +113,8 @@ export function decodeRelayMessage(frame: Uint8Array): RelayMessage {
       return { type: 'storedAck', storedStateVector: decodeStoredAck(frame)! };
     case MARK_MESSAGE_TYPE:
       return { type: 'markStored', ...decodeMarkStored(frame)! };
+    case DIGEST_MESSAGE_TYPE:
+      return { type: 'digestCheck', ...decodeDigestCheck(frame)! };
     default:
       throw new MalformedFrameError(`unknown relay message type ${type}`);
   }

@@ -1,4 +1,4 @@
-import { ACK_MESSAGE_TYPE, MARK_MESSAGE_TYPE } from './ackExtension';
+import { ACK_MESSAGE_TYPE, DIGEST_MESSAGE_TYPE, MARK_MESSAGE_TYPE } from './ackExtension';
 
 /**
  * Top-level message types of the y-websocket wire protocol (first varUint of every frame).
@@ -17,6 +17,7 @@ export type MessageTypeName = keyof typeof MessageType;
 const EXTENSION_TYPES = {
   storedAck: ACK_MESSAGE_TYPE,
   mark: MARK_MESSAGE_TYPE,
+  digestCheck: DIGEST_MESSAGE_TYPE,
 } as const;
 
 /** Every message type with a name: the stock ones and Concord's extension. */

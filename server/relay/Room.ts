@@ -11,7 +11,17 @@ import * as authProtocol from 'y-protocols/auth';
 import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
-import { ACK_MESSAGE_TYPE, encodeMarkStored, encodeStoredAck, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
+import {
+  ACK_MESSAGE_TYPE,
+  decodeDigestCheck,
+  DIGEST_MESSAGE_TYPE,
+  DIGEST_PROTOCOL_VERSION,
+  encodeDigestCheck,
+  encodeMarkStored,
+  encodeStoredAck,
+  MARK_MESSAGE_TYPE,
+} from '../../lib/protocol/ackExtension';
+import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
@@ -97,6 +107,9 @@ export class Room {
   /** The origin of the change being made through `change`, and the updates it produced so far. */
   private changing: ChangeOrigin | null = null;
   private changed: Uint8Array[] = [];
+  /** Counts completed changes, so derived values (the digest) are computed once per state. */
+  private version = 0;
+  private digestCache: { version: number; stateVector: Uint8Array; digest: Uint8Array } | null = null;
   /** A change failed half-way: the document is waiting to be reloaded from storage. */
   private corrupted = false;
   /**
@@ -242,6 +255,10 @@ export class Room {
         // Only clients that negotiated the extension may use it; to others it is unknown.
         if (!conn.wantsAcks) throw new ProtocolError(`unknown message type ${type}`);
         this.receiveMark(conn, decoder);
+        return;
+      case DIGEST_MESSAGE_TYPE:
+        if ((conn.protocolVersion ?? 0) < DIGEST_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
+        this.receiveDigestCheck(conn, message);
         return;
       default:
         throw new ProtocolError(`unknown message type ${type}`);
@@ -448,6 +465,37 @@ export class Room {
     else this.answerMark(conn, id);
   }
 
+  /**
+   * A replica compares itself with ours. Equal state vectors with different digests are a split
+   * that no sync would ever repair (each side thinks the other has nothing new): count it, and
+   * exchange full state with that client — its whole document comes back through the usual
+   * checks, ours goes to it — then answer with our state vector and digest either way.
+   */
+  private receiveDigestCheck(conn: RoomConnection, frame: Uint8Array): void {
+    let check: { stateVector: Uint8Array; digest: Uint8Array };
+    try {
+      check = decodeDigestCheck(frame)!;
+    } catch (cause) {
+      throw new ProtocolError('malformed digest check', { cause });
+    }
+    const ours = this.currentDigest();
+    if (equalBytes(check.stateVector, ours.stateVector) && !equalBytes(check.digest, ours.digest)) {
+      this.deps.metrics.splitDetected();
+      this.deps.log.warn({ docId: this.docId, connectionId: conn.origin.connectionId }, 'replica split detected (equal state vectors, different digests); exchanging full state');
+      this.send(conn, MessageType.sync, encodeSyncStep1(new Y.Doc()));
+      this.answerSyncStep1(conn, new Uint8Array([0]));
+    }
+    this.send(conn, DIGEST_MESSAGE_TYPE, encodeDigestCheck(ours.stateVector, ours.digest));
+  }
+
+  /** Our state vector and digest, computed once per state of the document. */
+  private currentDigest(): { stateVector: Uint8Array; digest: Uint8Array } {
+    if (this.digestCache === null || this.digestCache.version !== this.version) {
+      this.digestCache = { version: this.version, stateVector: Y.encodeStateVector(this.doc), digest: documentDigest(this.doc) };
+    }
+    return this.digestCache;
+  }
+
   private answerMark(conn: RoomConnection, id: number): void {
     this.saver.afterQueuedStored(() => this.send(conn, MARK_MESSAGE_TYPE, encodeMarkStored(id, this.storedStateVector)));
   }
@@ -484,6 +532,7 @@ export class Room {
 
   /** Sends a completed change to the other connections and queues it for storage. */
   private forward(update: Uint8Array, from: ChangeOrigin): void {
+    this.version++;
     // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
     // end of the event-loop turn at the earliest, so the storage write never delays the relay.
     this.fanout.update(update, from);

@@ -11,6 +11,8 @@ export interface RoomConnection {
   readonly canEdit: boolean;
   /** Negotiated Concord protocol extension (lib/protocol/ackExtension.ts): receives "stored" acks. */
   readonly wantsAcks: boolean;
+  /** The Concord extension version negotiated (null for stock clients); 2 adds digest checks. */
+  readonly protocolVersion?: number | null;
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
 }
