@@ -3,7 +3,37 @@
  * nor written to this device's IndexedDB.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import * as Y from 'yjs';
+import { exportDocument } from '../../lib/documents/exportDocument';
 import { editorText, typeInEditor } from './support';
+
+/**
+ * The document text of this page's local replica as IndexedDB holds it now (y-indexeddb's
+ * `updates` store in `concord:<docId>`). The read is a transaction after the editor's own
+ * write transactions, so once it sees an edit, the editor has seen that edit's write complete.
+ */
+async function replicaText(page: Page): Promise<string> {
+  const updates = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(`concord:${window.__concord!.docId}`);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error ?? new Error('could not open the local replica'));
+    });
+    try {
+      if (!db.objectStoreNames.contains('updates')) return []; // not created by the editor yet
+      return await new Promise<number[][]>((resolve, reject) => {
+        const request = db.transaction('updates', 'readonly').objectStore('updates').getAll();
+        request.onsuccess = () => resolve((request.result as Uint8Array[]).map((update) => Array.from(update)));
+        request.onerror = () => reject(request.error ?? new Error('could not read the local replica'));
+      });
+    } finally {
+      db.close();
+    }
+  });
+  const doc = new Y.Doc();
+  for (const update of updates) Y.applyUpdate(doc, Uint8Array.from(update));
+  return exportDocument(doc, 'txt').body;
+}
 
 async function newDocumentUrl(baseURL: string): Promise<string> {
   const res = await fetch(`${baseURL}/api/docs`, { method: 'POST' });
@@ -50,7 +80,7 @@ test('does not warn when unsaved edits are kept in IndexedDB', async ({ browser,
   await typeInEditor(page, 'kept on this device');
   expect(await editorText(page)).toBe('kept on this device');
   await expect.poll(() => page.evaluate(() => window.__concord!.unsavedEdits())).toBeGreaterThan(0);
-  await page.waitForTimeout(300); // IndexedDB writes take milliseconds
+  await expect.poll(() => replicaText(page)).toContain('kept on this device');
   expect(await leaveAndCountWarnings(page)).toBe(0);
 });
 

@@ -1,5 +1,14 @@
+import fs from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { createDocument, editorText, openAs, typeInEditor } from './support';
+import { MAX_RETRY_MS } from '../../lib/client/backoff';
+import { createDocument, editorText, openAs, typeInEditor, waitForEditor } from './support';
+
+declare global {
+  interface Window {
+    /** WebSockets the page has constructed (counted by an init script). */
+    __socketsOpened?: number;
+  }
+}
 
 test('a view link reads live but cannot change the document', async ({ browser, baseURL }) => {
   const { page: owner } = await createDocument(browser, baseURL!);
@@ -36,22 +45,43 @@ test('a rotated link stops working, says so, and stops retrying', async ({ brows
   const { page: owner } = await createDocument(browser, baseURL!);
   await owner.getByTestId('share').click();
   const editUrl = await owner.getByTestId('edit-link').inputValue();
-  const editor = await openAs(browser, editUrl);
+  // The editor's clock is Playwright's, so the test can run every timer a retry could have set;
+  // its sockets are counted in the page, where a retry would construct one synchronously.
+  const editorContext = await browser.newContext();
+  await editorContext.clock.install();
+  await editorContext.addInitScript(() => {
+    const NativeWebSocket = window.WebSocket;
+    window.__socketsOpened = 0;
+    window.WebSocket = class extends NativeWebSocket {
+      constructor(...args: ConstructorParameters<typeof NativeWebSocket>) {
+        super(...args);
+        window.__socketsOpened! += 1;
+      }
+    };
+  });
+  const editor = await editorContext.newPage();
+  await editor.goto(editUrl);
+  await waitForEditor(editor);
   await typeInEditor(editor, 'before rotation');
   await expect.poll(() => editorText(owner)).toBe('before rotation');
 
-  let sockets = 0;
-  editor.on('websocket', () => sockets++);
   await owner.getByRole('button', { name: 'Replace edit link' }).click();
   await expect(owner.getByTestId('share-panel')).toContainText('New edit link created');
   expect(await owner.getByTestId('edit-link').inputValue()).not.toBe(editUrl);
 
   await expect(editor.getByTestId('status')).toHaveAttribute('data-status', 'refused');
   await expect(editor.getByTestId('refused')).toContainText('replaced by a new link');
-  await expect(editor.getByRole('button', { name: 'Download your copy' })).toBeVisible();
-  // A permanent refusal: no reconnection attempts follow.
-  await editor.waitForTimeout(3000);
-  expect(sockets).toBe(0);
+  // A permanent refusal: no reconnection attempt follows. Run the clock past the longest back-off
+  // (twice over): any retry timer would have fired and opened a socket by then.
+  const socketsAtRefusal = await editor.evaluate(() => window.__socketsOpened!);
+  expect(socketsAtRefusal).toBeGreaterThan(0);
+  await editor.clock.runFor(2 * MAX_RETRY_MS);
+  expect(await editor.evaluate(() => window.__socketsOpened)).toBe(socketsAtRefusal);
+
+  // The refused editor still hands over its copy, made from its replica.
+  const [copy] = await Promise.all([editor.waitForEvent('download'), editor.getByRole('button', { name: 'Download your copy' }).click()]);
+  expect(copy.suggestedFilename()).toMatch(/\.md$/);
+  expect(await fs.readFile(await copy.path(), 'utf8')).toContain('before rotation');
 
   // Opening the old link again is refused at once.
   const again = await (await browser.newContext()).newPage();
