@@ -6,12 +6,12 @@ import type { EditorView } from 'prosemirror-view';
 import { roleAllows, roleFor, type Role } from '../../../lib/auth/capabilities';
 import { safeStorage } from '../../../lib/client/browserStorage';
 import { DocumentSession, forgetLocalReplica } from '../../../lib/client/DocumentSession';
+import { downloadDocument } from '../../../lib/client/downloadFile';
 import { loadIdentity, saveName, type Identity } from '../../../lib/client/identity';
 import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from '../../../lib/client/recentDocuments';
 import { keepPageOffline, type OfflineReadiness } from '../../../lib/client/offlineCache';
 import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
 import { UNTITLED } from '../../../lib/documents/dataModel';
-import { exportDocument } from '../../../lib/documents/exportDocument';
 import PresenceList from './PresenceList';
 import ProseMirrorView from './ProseMirrorView';
 import SharePanel from './SharePanel';
@@ -168,16 +168,6 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
     };
   }, [view]);
 
-  function downloadLocalCopy() {
-    const exported = exportDocument(session.doc, 'md');
-    const url = URL.createObjectURL(new Blob([exported.body], { type: exported.contentType }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = exported.fileName;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }
-
   const refused = status.status === 'refused';
 
   return (
@@ -215,14 +205,14 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
           Share
         </button>
       </header>
-      {sharing && <SharePanel docId={docId} token={token} role={role} onClose={() => setSharing(false)} />}
+      {sharing && <SharePanel docId={docId} token={token} role={role} doc={session.doc} onClose={() => setSharing(false)} />}
       {refused && (
         <div className="banner" role="alert" data-testid="refused">
           <p>
             <strong>{status.text}</strong> Changes you made here that were not synced are still on this device.
           </p>
           <p>
-            <button type="button" className="button" onClick={downloadLocalCopy}>
+            <button type="button" className="button" onClick={() => downloadDocument(session.doc, 'md')}>
               Download your copy
             </button>{' '}
             <button

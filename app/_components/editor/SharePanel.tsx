@@ -1,8 +1,11 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
+import type * as Y from 'yjs';
 import { capabilitiesFromOwner, type Role } from '../../../lib/auth/capabilities';
 import { copyText } from '../../../lib/client/clipboard';
+import { downloadDocument } from '../../../lib/client/downloadFile';
+import type { ExportFormat } from '../../../lib/documents/exportDocument';
 import { shareLink } from '../../../lib/client/shareLinks';
 
 interface Links {
@@ -14,8 +17,12 @@ interface Props {
   docId: string;
   token: string;
   role: Role;
+  /** This tab's replica: downloads are made from it, with no request carrying the token. */
+  doc: Y.Doc;
   onClose(): void;
 }
+
+const FORMAT_LABELS: Record<ExportFormat, string> = { md: 'Markdown', txt: 'Text', html: 'HTML' };
 
 async function api(path: string, token: string, init: RequestInit = {}): Promise<Response> {
   return fetch(path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
@@ -69,8 +76,8 @@ function CopyField({ label, copyLabel, value, testId }: { label: string; copyLab
   );
 }
 
-/** Sharing: copy links; with the owner link, rotate links and delete the document. */
-export default function SharePanel({ docId, token, role, onClose }: Props) {
+/** Sharing: copy links and download; with the owner link, rotate links and delete the document. */
+export default function SharePanel({ docId, token, role, doc, onClose }: Props) {
   const origin = window.location.origin;
   const [links, setLinks] = useState<Links | null>(() => {
     if (role !== 'owner') return null;
@@ -154,10 +161,10 @@ export default function SharePanel({ docId, token, role, onClose }: Props) {
       )}
       <div className="share-exports">
         <span>Download:</span>
-        {(['md', 'txt', 'html'] as const).map((format) => (
-          <a key={format} href={`/api/docs/${docId}/export?format=${format}&token=${token}`} download>
-            {format === 'md' ? 'Markdown' : format === 'txt' ? 'Text' : 'HTML'}
-          </a>
+        {(['md', 'txt', 'html'] as const satisfies readonly ExportFormat[]).map((format) => (
+          <button key={format} type="button" className="link-button" onClick={() => downloadDocument(doc, format)} data-testid={`download-${format}`}>
+            {FORMAT_LABELS[format]}
+          </button>
         ))}
       </div>
       {message && (
