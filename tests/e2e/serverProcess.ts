@@ -1,6 +1,8 @@
 /**
  * A second Concord server (web app + relay, as `npm start` runs it) that a test can kill and
- * start again on the same port and data directory. Uses the build the main e2e server made.
+ * start again on the same port and data directory: `node server/start.mjs`, which is `npm start`
+ * without npm in between (so signals reach the server itself). Uses the builds the main e2e server
+ * made.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -16,7 +18,7 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(port: number, dataDir: string): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server', 'main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'server', 'start.mjs')], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,6 +1,7 @@
 /**
  * The relay-only server as a child process, for tests that kill it (SIGKILL) and restart it on
- * the same data directory, and for benchmarks that measure its memory.
+ * the same data directory, and for benchmarks that measure its memory. It runs as `npm run relay`
+ * does: the compiled server/relayMain.ts, built first by the child when the bundle is stale.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Includes building the server bundle (well under a second) when a source changed. */
 const START_TIMEOUT_MS = 30_000;
 /** The port is read from the "listening" line, which is logged at info. */
 const LEVELS_THAT_LOG_LISTENING = new Set(['info', 'debug', 'trace']);
@@ -43,7 +45,7 @@ export async function startRelayProcess(dataDir: string, env: Record<string, str
   if (!LEVELS_THAT_LOG_LISTENING.has(logLevel)) {
     throw new RangeError(`LOG_LEVEL=${logLevel} hides the "listening" line the port is read from; use info, debug or trace`);
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server', 'relayMain.ts')], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'server', 'start.mjs'), 'relayMain'], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,8 @@
 /**
- * Concord as a deployment runs it: `npm start` is `tsx server/main.ts`; we start the same file
- * with `node --import tsx` so the pid we measure is the server's node process itself. Production
- * web app (built first if needed), SQLite in a scratch DATA_DIR, real capabilities, default caps.
+ * Concord as a deployment runs it: `npm start` is `node server/start.mjs`, the compiled server in
+ * that process; we start the same file without npm in between, so the pid we measure is the
+ * server's. Production web app and server bundle (each built first if stale), SQLite in a scratch
+ * DATA_DIR, real capabilities, default caps.
  *
  * Caps: MAX_CONNECTIONS_PER_IP (200) counts connections per client address. A deployment sits
  * behind a proxy and sees each user's own address, so the bench sets TRUST_PROXY=true and gives
@@ -20,7 +21,7 @@ export function forwardedFor(n: number): Record<string, string> {
 }
 
 export interface ConcordOptions {
-  /** false: the relay-only entry point (server/relayMain.ts), for quick smoke tests. */
+  /** false: the relay-only entry point (server/relayMain.ts, compiled), for quick smoke tests. */
   web: boolean;
 }
 
@@ -33,8 +34,8 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
     name: web ? 'concord' : 'concord-relay',
     label: web ? 'Concord' : 'Concord relay only',
     describe: web
-      ? '`node --import tsx server/main.ts` (= npm start), production web app, SQLite, default caps, TRUST_PROXY=true'
-      : '`node --import tsx server/relayMain.ts` (relay and API only), SQLite, default caps, TRUST_PROXY=true',
+      ? '`node server/start.mjs` (= npm start: compiled server), production web app, SQLite, default caps, TRUST_PROXY=true'
+      : '`node server/start.mjs relayMain` (= npm run relay: relay and API only), SQLite, default caps, TRUST_PROXY=true',
     persists: true,
     storesOnSigterm: true,
     // MAX_MESSAGES_PER_SECOND (300 per connection) would rightly close a connection that sends
@@ -45,7 +46,7 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
       const dataDir = options.dataDir ?? dirs.make('concord-bench-');
       try {
         const server = await startChildServer({
-          args: ['--import', 'tsx', path.join(REPO_ROOT, 'server', web ? 'main.ts' : 'relayMain.ts')],
+          args: [path.join(REPO_ROOT, 'server', 'start.mjs'), web ? 'main' : 'relayMain'],
           env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TRUST_PROXY: 'true', ...options.env },
           listeningPort: jsonListeningPort,
         });

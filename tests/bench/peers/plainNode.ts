@@ -2,7 +2,7 @@
  * Peer programs we write in TypeScript run as plain JavaScript, so their memory is not inflated by
  * a TypeScript loader (tsx adds about 28 MiB of RSS to a small server). Each is one file that imports
  * only packages; it is transpiled (types stripped) beside node_modules so those imports resolve.
- * Concord itself keeps tsx: that is how `npm start` runs it.
+ * Concord runs compiled too: `npm start` runs the esbuild bundle (server/build.mjs).
  */
 import fs from 'node:fs';
 import path from 'node:path';
