@@ -1,5 +1,5 @@
 /**
- * Benchmarks: `npm run bench [-- --scenario <name>…] [--server <name>…] [--runs 3] [--seconds 10]`.
+ * Benchmarks: `npm run bench [-- --scenario <name>…] [--server <name>…] [--runs 3] [--seconds 10] [--frames N]`.
  * Compares Concord with the y-websocket reference server, Hocuspocus and a raw relay, each in its
  * own process on loopback; prints Markdown tables and writes JSON to tests/bench/results/ (or --out).
  * Exits 1 when any run fails (replicas that differ, a server that died), 2 on bad arguments.
@@ -18,10 +18,11 @@ import { scenarioMarkdown } from './report';
 import type { BenchOptions, Scenario, ScenarioResult } from './scenario';
 import { automergePaper } from './scenarios/automergePaper';
 import { divergence } from './scenarios/divergence';
+import { hostileEdits } from './scenarios/hostileEdits';
 import { loadScenarios } from './scenarios/load';
 
 /** Every scenario, selectable by name, in the order a full run takes them. */
-const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, divergence].map((s) => [s.name, s]));
+const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, divergence, hostileEdits].map((s) => [s.name, s]));
 
 /** Which Concord was measured: the commit, and the server and shared files changed since it. */
 function codeUnderTest(): string {
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     server: { type: 'string', multiple: true },
     runs: { type: 'string' },
     seconds: { type: 'string' },
+    frames: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -65,6 +67,7 @@ const options: BenchOptions = {
   servers,
   runs: Math.round(positiveNumber('runs', values.runs, 3)),
   seconds: positiveNumber('seconds', values.seconds, 10),
+  frames: values.frames === undefined ? undefined : Math.round(positiveNumber('frames', values.frames, 0)),
   log: (line) => console.log(line),
 };
 

@@ -48,6 +48,8 @@ export interface BenchOptions {
   runs: number;
   /** Length of each measured window of the load scenarios. */
   seconds: number;
+  /** Frames of the hostile-edits scenario, when not its default (`--frames`). */
+  frames?: number;
   log(line: string): void;
 }
 
