@@ -8,6 +8,14 @@ import { marks as basicMarks, nodes as basicNodes } from 'prosemirror-schema-bas
 import { addListNodes } from 'prosemirror-schema-list';
 import { safeLinkHref } from './linkPolicy';
 
+/**
+ * The version of this schema. Bump it whenever the schema gains a node or mark type or an
+ * attribute: an editor whose version is lower than the one a document records (see
+ * lib/documents/schemaVersion.ts) cannot map the newer content, and y-prosemirror would delete it
+ * for everyone, so such an editor is told to reload instead (issue #15, item 6).
+ */
+export const SCHEMA_VERSION = 1;
+
 export const HEADING_LEVELS = [1, 2, 3] as const;
 
 const heading: NodeSpec = {

@@ -29,6 +29,11 @@ import * as encoding from 'lib0/encoding';
 import { readFrame } from './frameReader';
 
 export const CONCORD_PROTOCOL_PARAM = 'concord';
+/**
+ * Query parameter with which an editor declares its schema version (lib/editor/schema.ts), so the
+ * relay closes it with 4427 once the document records a newer one (lib/documents/schemaVersion.ts).
+ */
+export const SCHEMA_PARAM = 'schema';
 export const CONCORD_PROTOCOL_VERSION = 2;
 /** The first version with digest checks (type 102). */
 export const DIGEST_PROTOCOL_VERSION = 2;

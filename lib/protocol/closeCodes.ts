@@ -33,6 +33,11 @@ export const CloseCode = {
   tooMuchPendingData: 4415,
   /** The client asked for a protocol extension version this server does not speak. */
   unsupportedProtocol: 4426,
+  /**
+   * The editor declared a schema version older than the document's (lib/documents/schemaVersion.ts):
+   * it would delete content it cannot map, so it must reload to get the newer editor.
+   */
+  editorOutdated: 4427,
 
   /** The server could not load the document; try again later. */
   documentUnavailable: 4503,
@@ -71,6 +76,7 @@ const DESCRIPTIONS: Record<number, string> = {
   [CloseCode.documentTooLarge]: 'This document has reached its size limit.',
   [CloseCode.tooMuchPendingData]: 'This editor sent changes the server could not place.',
   [CloseCode.unsupportedProtocol]: 'This editor is newer than the server. Reload the page, or ask the server\'s administrator to update Concord.',
+  [CloseCode.editorOutdated]: 'This document was edited with a newer version of Concord. Reload the page to keep editing.',
   [CloseCode.documentUnavailable]: 'The server could not load this document right now.',
   [CloseCode.heartbeatTimeout]: 'The connection stopped responding.',
   [CloseCode.slowConsumer]: 'The connection was too slow to keep up; reconnecting.',

@@ -11,7 +11,8 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
 import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
-import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, requestedProtocolVersion } from '../../lib/protocol/ackExtension';
+import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, requestedProtocolVersion, SCHEMA_PARAM } from '../../lib/protocol/ackExtension';
+import { declaredSchemaVersion } from '../../lib/documents/schemaVersion';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
@@ -138,7 +139,8 @@ export class Relay {
     const token = requestToken(req, url);
     const ip = clientIp(req, this.options.trustProxy);
     const version = requestedProtocolVersion(url.searchParams.get(CONCORD_PROTOCOL_PARAM));
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, docId, token, ip, version));
+    const schema = declaredSchemaVersion(url.searchParams.get(SCHEMA_PARAM));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, docId, token, ip, version, schema));
     return true;
   }
 
@@ -210,12 +212,13 @@ export class Relay {
     );
   }
 
-  private accept(ws: WebSocket, socket: Duplex, docId: string, token: string | null, ip: string, version: number | null): void {
+  private accept(ws: WebSocket, socket: Duplex, docId: string, token: string | null, ip: string, version: number | null, schema: number | null): void {
     const session = new Session(
       docId,
       token,
       ip,
       version,
+      schema,
       ws,
       socket,
       this.sessionDeps,

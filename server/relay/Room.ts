@@ -30,6 +30,7 @@ import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type NeededClock, type UpdateReadiness } from './updateGuard';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
 import type { RoomConnection } from './RoomConnection';
+import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
 import type { SendBatcher } from './SendBatcher';
 import { Fanout } from './Fanout';
 
@@ -204,6 +205,11 @@ export class Room {
   /** Adds a connection and starts the sync handshake (server's step 1, then current presence). */
   addConnection(conn: RoomConnection): void {
     if (this.destroyed) throw new Error(`room ${this.docId} is unloaded`);
+    // Before anything of the document is sent: it holds content this editor would delete.
+    if (isOutdatedEditor(conn, recordedSchemaVersion(this.doc))) {
+      conn.close(CloseCode.editorOutdated, EDITOR_OUTDATED_REASON);
+      return;
+    }
     this.connections.add(conn);
     this.controlled.set(conn.origin, new Set());
     this.send(conn, MessageType.sync, encodeSyncStep1(this.doc));
@@ -327,8 +333,14 @@ export class Room {
     this.changed = [];
     let failure: unknown = null;
     const pendingBefore = [this.doc.store.pendingStructs, this.doc.store.pendingDs];
+    // The schema versions this change records (read before it: see schemaVersionRecordedBy).
+    concordMap(this.doc);
+    let schemaRecorded = null as number | null;
     try {
-      this.doc.transact(() => apply(this.doc), origin);
+      this.doc.transact((transaction) => {
+        apply(this.doc);
+        schemaRecorded = schemaVersionRecordedBy(transaction, this.doc);
+      }, origin);
       // Everything checked as complete must have integrated: data left waiting means the
       // document now differs from what its update events describe.
       if (hasPending(this.doc) && (this.doc.store.pendingStructs !== pendingBefore[0] || this.doc.store.pendingDs !== pendingBefore[1])) {
@@ -350,8 +362,21 @@ export class Room {
       this.deps.onCorrupted?.(this);
       return false;
     }
+    // Before any of it is forwarded: an editor older than what it records would delete what it
+    // cannot map (issue #15).
+    if (schemaRecorded !== null) this.closeOutdatedEditors(schemaRecorded);
     for (const update of updates) this.forward(update, origin);
     return true;
+  }
+
+  /** Closes (4427) every editor whose declared schema is older than `recorded`. */
+  private closeOutdatedEditors(recorded: number): void {
+    const outdated = Array.from(this.connections).filter((conn) => isOutdatedEditor(conn, recorded));
+    for (const conn of outdated) {
+      conn.close(CloseCode.editorOutdated, EDITOR_OUTDATED_REASON);
+      // A session leaves by itself when closed; no update of this change may reach one that did not.
+      this.removeConnection(conn);
+    }
   }
 
   /** A change from a client: checked, bounded, applied whole or not at all, with the connection as its origin. */
@@ -560,6 +585,13 @@ interface WaitingUpdates {
   updates: { update: Uint8Array; needs: NeededClock }[];
   bytes: number;
   marks: number[];
+}
+
+const EDITOR_OUTDATED_REASON = 'editor outdated: reload';
+
+/** An editor that declared a schema older than the document's; stock clients declare none. */
+function isOutdatedEditor(conn: RoomConnection, recorded: number | null): boolean {
+  return recorded !== null && conn.schemaVersion != null && conn.schemaVersion < recorded;
 }
 
 function describeOrigin(origin: unknown): string {

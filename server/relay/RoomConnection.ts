@@ -13,6 +13,11 @@ export interface RoomConnection {
   readonly wantsAcks: boolean;
   /** The Concord extension version negotiated (null for stock clients); 2 adds digest checks. */
   readonly protocolVersion?: number | null;
+  /**
+   * The editor schema version the client declared (`?schema=`, lib/documents/schemaVersion.ts);
+   * null or absent for stock clients, which the room never closes for their schema.
+   */
+  readonly schemaVersion?: number | null;
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
 }

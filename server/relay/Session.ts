@@ -71,6 +71,8 @@ export class Session implements RoomConnection, QueuedSender {
     readonly clientIp: string,
     /** Concord protocol extension version the client negotiated, or null for a stock client. */
     readonly protocolVersion: number | null,
+    /** Editor schema version the client declared (`?schema=`), or null for a stock client. */
+    readonly schemaVersion: number | null,
     private readonly ws: WebSocket,
     /** The upgraded socket under `ws`: batched frames are written to it directly. */
     private readonly socket: Duplex,
