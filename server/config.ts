@@ -19,6 +19,44 @@ const positiveInt = (what: string) =>
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
 
+/** A region's name: what it proves in the link handshake and what identifies it (never its URL). */
+export const REGION_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** CLUSTER_SECRET keys the link handshake's HMAC; shorter secrets are guessable offline from one MAC. */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * PEERS: comma-separated base URLs of the other regions. Credentials, queries and fragments are
+ * refused (a URL lands in logs, so it must carry no secret), and so are duplicates after
+ * normalisation (two links to one region would both replicate everything).
+ */
+function parsePeers(value: string, ctx: z.RefinementCtx): URL[] {
+  const peers: URL[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of value.split(',').entries()) {
+    const entry = raw.trim();
+    const where = `entry ${i + 1}${entry === '' ? '' : ` (${entry})`}`;
+    if (!URL.canParse(entry)) {
+      ctx.addIssue({ code: 'custom', message: `${where} must be an absolute http(s) URL such as https://eu.docs.example.com:443` });
+      continue;
+    }
+    const url = new URL(entry);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `${where} must use http:// or https://` });
+    } else if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({ code: 'custom', message: `${where} must not carry a user name or password` });
+    } else if (url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `${where} must not have a query or fragment` });
+    } else {
+      url.pathname = url.pathname.replace(/\/+$/, '') || '/';
+      if (seen.has(url.href)) ctx.addIssue({ code: 'custom', message: `${where} is listed twice` });
+      seen.add(url.href);
+      peers.push(url);
+    }
+  }
+  return peers;
+}
+
 const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z
@@ -40,7 +78,23 @@ const envSchema = z.object({
   MAX_DOCUMENT_BYTES: positiveInt('bytes').default(64 * 1024 * 1024),
   MAX_PENDING_BYTES: positiveInt('bytes').default(1024 * 1024),
   SHUTDOWN_GRACE_MS: positiveInt('milliseconds').default(10_000),
+  REGION: z
+    .string()
+    .regex(REGION_NAME, 'must be 1 to 32 characters: lowercase letters, digits and "-", starting with a letter or digit')
+    .optional(),
+  PEERS: z.string().transform(parsePeers).optional(),
+  CLUSTER_SECRET: z
+    .string()
+    .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters (generate one with: openssl rand -base64 32)`)
+    .refine((v) => v.trim() === v, 'must not start or end with whitespace')
+    .optional(),
+  REGION_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://eu.docs.example.com' })
+    .optional(),
 });
+
+/** The variables whose values are never echoed in an error message. */
+const SECRET_VARIABLES = new Set(['CLUSTER_SECRET']);
 
 /** Caps on what clients may send; see README, "Limits". */
 export interface Limits {
@@ -65,6 +119,19 @@ export interface Config {
   limits: Limits;
   /** How long shutdown waits for every document to be stored before giving up on the rest. */
   shutdownGraceMs: number;
+  /** This server as one region of several (README, "Configuration"); null = a single region, as before regions. */
+  region: RegionConfig | null;
+}
+
+export interface RegionConfig {
+  /** This region's name (REGION_NAME), proven to peers in the link handshake. */
+  name: string;
+  /** Base URLs of the other regions to dial; empty = this region only accepts links. */
+  peers: URL[];
+  /** CLUSTER_SECRET, shared by every region; never sent over the wire or logged. */
+  secret: string;
+  /** The URL browsers use to reach this region (client failover); undefined = not offered. */
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -77,20 +144,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(
     Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, emptyToUndefined(env[name])])),
   );
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? 'environment');
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
-    });
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => ({ name: String(issue.path[0] ?? 'environment'), message: issue.message }))),
+    ...regionPresenceIssues((name) => emptyToUndefined(env[name]) !== undefined),
+  ];
+  if (!parsed.success || issues.length > 0) {
+    const lines = issues.map(({ name, message }) => `  ${name}=${shown(name, env[name])}: ${message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const v = parsed.data;
+  const publicUrl = v.PUBLIC_URL?.replace(/\/+$/, '');
   return {
     port: v.PORT,
     host: v.HOST,
     dataDir: path.resolve(v.DATA_DIR),
     logLevel: v.LOG_LEVEL,
-    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+    publicUrl,
     limits: {
       trustProxy: v.TRUST_PROXY,
       maxMessageBytes: v.MAX_MESSAGE_BYTES,
@@ -101,5 +170,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPendingBytes: v.MAX_PENDING_BYTES,
     },
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    region:
+      v.REGION !== undefined && v.CLUSTER_SECRET !== undefined
+        ? { name: v.REGION, peers: v.PEERS ?? [], secret: v.CLUSTER_SECRET, publicUrl: v.REGION_PUBLIC_URL?.replace(/\/+$/, '') ?? publicUrl }
+        : null,
   };
+}
+
+/**
+ * The region variables only make sense together: a REGION without CLUSTER_SECRET could prove
+ * nothing, and PEERS or REGION_PUBLIC_URL without REGION would be silently ignored.
+ */
+function regionPresenceIssues(isSet: (name: string) => boolean): { name: string; message: string }[] {
+  const issues: { name: string; message: string }[] = [];
+  if (isSet('REGION') && !isSet('CLUSTER_SECRET')) issues.push({ name: 'CLUSTER_SECRET', message: 'must be set when REGION is (the secret every region shares)' });
+  if (isSet('CLUSTER_SECRET') && !isSet('REGION')) issues.push({ name: 'REGION', message: 'must be set when CLUSTER_SECRET is (this region\'s name)' });
+  for (const name of ['PEERS', 'REGION_PUBLIC_URL']) {
+    if (isSet(name) && !isSet('REGION')) issues.push({ name, message: 'needs REGION and CLUSTER_SECRET to be set' });
+  }
+  return issues;
+}
+
+/** A variable's value as an error message shows it: a secret only by its length. */
+function shown(name: string, value: string | undefined): string {
+  if (SECRET_VARIABLES.has(name) && value !== undefined) return `(${value.length} characters, not shown)`;
+  return JSON.stringify(value ?? '');
 }
