@@ -112,6 +112,27 @@ export const INITIAL_ACCESS: AccessState = Object.freeze({
 });
 
 /**
+ * Merges two access states as a CRDT (a join): regions and instances that changed access
+ * concurrently converge on the same state whatever order they merge in (commutative,
+ * associative, idempotent). Per link, the higher rotation epoch wins with its verifier, so no
+ * rotation is lost and a rotated-away link never comes back; deletion is final (issue #12).
+ */
+export function mergeAccess(a: AccessState, b: AccessState): AccessState {
+  const edit = mergeLink(a.editEpoch, a.editVerifier, b.editEpoch, b.editVerifier);
+  const view = mergeLink(a.viewEpoch, a.viewVerifier, b.viewEpoch, b.viewVerifier);
+  return { editEpoch: edit[0], editVerifier: edit[1], viewEpoch: view[0], viewVerifier: view[1], deleted: a.deleted || b.deleted };
+}
+
+function mergeLink(epochA: number, verifierA: string | null, epochB: number, verifierB: string | null): [number, string | null] {
+  if (epochA !== epochB) return epochA > epochB ? [epochA, verifierA] : [epochB, verifierB];
+  // Equal epochs have equal verifiers (rotated tokens derive from the owner secret and the
+  // epoch); should they ever differ, the larger wins in both orders. null sorts first.
+  if (verifierA === null) return [epochB, verifierB];
+  if (verifierB === null) return [epochA, verifierA];
+  return [epochA, verifierA > verifierB ? verifierA : verifierB];
+}
+
+/**
  * The role a token grants on a document, or null. Never throws on bad input.
  * Deletion is checked by the caller (a deleted document refuses everyone).
  */
