@@ -74,16 +74,15 @@ export class DocumentsApi {
       sendError(res, 400, 'invalid_request', 'Send {"edit": true} and/or {"view": true} to choose which links to replace.');
       return;
     }
-    const access = { ...auth.access };
-    if (parsed.data.edit) {
-      access.editEpoch += 1;
-      access.editVerifier = tokenVerifier(rotatedCapability(auth.token, 'edit', access.editEpoch));
+    const { edit, view } = parsed.data;
+    // The next epoch comes from the state stored when the write happens, not the one read at
+    // authorisation: two rotations at once both count (issue #12).
+    const access = await this.deps.store.updateAccess(auth.docId, (current) => rotated(current, auth.token, { edit, view }));
+    // Deleted meanwhile (the rotation kept the tombstone): answer as authorise would now.
+    if (access.deleted) {
+      sendError(res, 410, 'document_deleted', 'The owner deleted this document.');
+      return;
     }
-    if (parsed.data.view) {
-      access.viewEpoch += 1;
-      access.viewVerifier = tokenVerifier(rotatedCapability(auth.token, 'view', access.viewEpoch));
-    }
-    await this.deps.store.setAccess(auth.docId, access);
     this.deps.relay.accessChanged(auth.docId, access);
     sendJson(res, 200, { id: auth.docId, ...this.links(req, currentCapabilities(auth.token, access)) });
   }
@@ -92,7 +91,7 @@ export class DocumentsApi {
   async remove(req: IncomingMessage, res: ServerResponse, rawId: string, url: URL): Promise<void> {
     const auth = await this.authorise(req, res, rawId, url, 'owner');
     if (!auth) return;
-    await this.deps.store.deleteDocument(auth.docId);
+    await this.deps.store.updateAccess(auth.docId, (current) => ({ ...current, deleted: true }));
     this.deps.relay.documentDeleted(auth.docId);
     sendJson(res, 200, { id: auth.docId, deleted: true });
   }
@@ -155,4 +154,21 @@ export class DocumentsApi {
     for (const update of (await this.deps.store.load(id)).updates) Y.applyUpdate(doc, update);
     return doc;
   }
+}
+
+/**
+ * `current` with the chosen links rotated once more (everything else, deletion included, kept):
+ * the owner recomputes the new tokens from its secret and the epochs.
+ */
+function rotated(current: AccessState, owner: string, which: { edit?: boolean; view?: boolean }): AccessState {
+  const next = { ...current };
+  if (which.edit) {
+    next.editEpoch += 1;
+    next.editVerifier = tokenVerifier(rotatedCapability(owner, 'edit', next.editEpoch));
+  }
+  if (which.view) {
+    next.viewEpoch += 1;
+    next.viewVerifier = tokenVerifier(rotatedCapability(owner, 'view', next.viewEpoch));
+  }
+  return next;
 }

@@ -1,6 +1,17 @@
 /** In-memory adapter: for tests and benchmarks that must not touch the disk. */
+import { randomUUID } from 'node:crypto';
 import { INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
-import { DocumentDeletedError, type DocumentInfo, type DocumentStore, type StoredDocument } from './DocumentStore';
+import {
+  checkAccessState,
+  checkBacklogLimit,
+  DocumentDeletedError,
+  type BacklogEntry,
+  type BacklogStats,
+  type DirtyOptions,
+  type DocumentInfo,
+  type DocumentStore,
+  type StoredDocument,
+} from './DocumentStore';
 
 interface MemoryDocument {
   info: DocumentInfo;
@@ -8,10 +19,19 @@ interface MemoryDocument {
   updates: { seq: number; data: Uint8Array }[];
 }
 
+/**
+ * Every method does all its work synchronously before its first await, so each one is atomic
+ * exactly as one SqliteStore transaction is: checks come before any change, so a call that
+ * throws changes nothing.
+ */
 export class MemoryStore implements DocumentStore {
   readonly kind = 'memory';
   private seq = 0;
   private readonly docs = new Map<string, MemoryDocument>();
+  /** Per peer region, per document: what that peer has not confirmed yet. */
+  private readonly backlog = new Map<string, Map<string, BacklogEntry>>();
+  private lastMark = 0;
+  private readonly id = randomUUID();
   private closed = false;
 
   async createDocument(docId: string): Promise<DocumentInfo> {
@@ -25,16 +45,22 @@ export class MemoryStore implements DocumentStore {
   }
 
   async setAccess(docId: string, access: AccessState): Promise<void> {
-    const doc = this.ensure(docId);
-    doc.info.access = { ...access };
-    if (access.deleted) {
-      doc.snapshot = null;
-      doc.updates = [];
-    }
+    checkAccessState(access);
+    this.writeAccess(this.ensure(docId), access);
+  }
+
+  async updateAccess(docId: string, change: (current: AccessState) => AccessState, options?: DirtyOptions): Promise<AccessState> {
+    this.assertOpen();
+    // Registered only once `change` has succeeded: a throwing change leaves no trace.
+    const next = change({ ...(this.docs.get(docId)?.info.access ?? INITIAL_ACCESS) });
+    checkAccessState(next);
+    this.writeAccess(this.ensure(docId), next);
+    this.markDirty(docId, options?.dirtyFor, 0);
+    return { ...this.ensure(docId).info.access };
   }
 
   async deleteDocument(docId: string): Promise<void> {
-    await this.setAccess(docId, { ...this.ensure(docId).info.access, deleted: true });
+    await this.updateAccess(docId, (current) => ({ ...current, deleted: true }));
   }
 
   async load(docId: string): Promise<StoredDocument> {
@@ -50,11 +76,16 @@ export class MemoryStore implements DocumentStore {
     };
   }
 
-  async append(docId: string, updates: Uint8Array[]): Promise<number> {
+  async append(docId: string, updates: Uint8Array[], options?: DirtyOptions): Promise<number> {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
     const doc = this.ensure(docId);
     if (doc.info.access.deleted) throw new DocumentDeletedError(docId);
-    for (const update of updates) doc.updates.push({ seq: ++this.seq, data: update.slice() });
+    let bytes = 0;
+    for (const update of updates) {
+      doc.updates.push({ seq: ++this.seq, data: update.slice() });
+      bytes += update.byteLength;
+    }
+    this.markDirty(docId, options?.dirtyFor, bytes);
     return this.seq;
   }
 
@@ -66,12 +97,92 @@ export class MemoryStore implements DocumentStore {
     doc.updates = doc.updates.filter((u) => u.seq > throughSeq);
   }
 
+  async listBacklog(peer: string, limit: number, afterDocId = ''): Promise<BacklogEntry[]> {
+    this.assertOpen();
+    checkBacklogLimit(limit);
+    // Sorting every page is O(n log n); fine for the tests and benchmarks this store serves.
+    return [...(this.backlog.get(peer)?.values() ?? [])]
+      .filter((entry) => entry.docId > afterDocId)
+      .sort((a, b) => (a.docId < b.docId ? -1 : 1))
+      .slice(0, limit)
+      .map((entry) => ({ ...entry }));
+  }
+
+  async clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
+    this.assertOpen();
+    const entries = this.backlog.get(peer);
+    if (entries?.get(docId)?.mark !== mark) return false;
+    entries.delete(docId);
+    return true;
+  }
+
+  async backlogStats(peer: string): Promise<BacklogStats> {
+    this.assertOpen();
+    const stats: BacklogStats = { documents: 0, bytes: 0, oldestSince: null };
+    for (const entry of this.backlog.get(peer)?.values() ?? []) {
+      stats.documents++;
+      stats.bytes += entry.bytes;
+      stats.oldestSince = stats.oldestSince === null ? entry.since : Math.min(stats.oldestSince, entry.since);
+    }
+    return stats;
+  }
+
+  async markAllDirty(peer: string): Promise<number> {
+    this.assertOpen();
+    const mark = ++this.lastMark;
+    const now = Date.now();
+    const entries = this.peerBacklog(peer);
+    for (const [docId, doc] of this.docs) {
+      // A peer that lost its data needs each document whole: count its stored size (as SqliteStore).
+      const stored = (doc.snapshot?.data.byteLength ?? 0) + doc.updates.reduce((sum, u) => sum + u.data.byteLength, 0);
+      const entry = entries.get(docId);
+      if (entry) Object.assign(entry, { mark, bytes: Math.max(entry.bytes, stored) });
+      else entries.set(docId, { docId, mark, bytes: stored, since: now });
+    }
+    return this.docs.size;
+  }
+
+  async storageId(): Promise<string> {
+    this.assertOpen();
+    return this.id;
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private writeAccess(doc: MemoryDocument, access: AccessState): void {
+    doc.info.access = { ...access };
+    if (access.deleted) {
+      doc.snapshot = null;
+      doc.updates = [];
+    }
+  }
+
+  /** One new mark for this change, shared by every peer it is for (as SqliteStore). */
+  private markDirty(docId: string, peers: readonly string[] | undefined, bytes: number): void {
+    if (!peers || peers.length === 0) return;
+    const mark = ++this.lastMark;
+    const now = Date.now();
+    for (const peer of peers) {
+      const entries = this.peerBacklog(peer);
+      const entry = entries.get(docId);
+      if (entry) Object.assign(entry, { mark, bytes: entry.bytes + bytes });
+      else entries.set(docId, { docId, mark, bytes, since: now });
+    }
+  }
+
+  private peerBacklog(peer: string): Map<string, BacklogEntry> {
+    let entries = this.backlog.get(peer);
+    if (!entries) {
+      entries = new Map();
+      this.backlog.set(peer, entries);
+    }
+    return entries;
   }
 
   private ensure(docId: string): MemoryDocument {

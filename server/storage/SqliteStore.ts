@@ -5,11 +5,22 @@
  * every update before it moves on. WAL with synchronous=NORMAL keeps committed data across a
  * process crash (SIGKILL); only an OS crash or power loss can lose the last transactions.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AccessState } from '../../lib/auth/capabilities';
-import { DocumentDeletedError, type DocumentInfo, type DocumentStore, type StoredDocument } from './DocumentStore';
+import {
+  checkAccessState,
+  checkBacklogLimit,
+  DocumentDeletedError,
+  type BacklogEntry,
+  type BacklogStats,
+  type DirtyOptions,
+  type DocumentInfo,
+  type DocumentStore,
+  type StoredDocument,
+} from './DocumentStore';
 
 interface DocumentRow {
   id: string;
@@ -42,6 +53,23 @@ CREATE TABLE IF NOT EXISTS updates (
   data   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS updates_by_doc ON updates (doc_id, seq);
+-- Region replication (issue #12). Additive, with no migration step: a data directory written by
+-- an older version gains these tables when it is next opened, and everything else is unchanged.
+-- One row: this data's random id, and the last backlog mark handed out (marks are never reused).
+CREATE TABLE IF NOT EXISTS storage_meta (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  storage_id TEXT NOT NULL,
+  last_mark  INTEGER NOT NULL
+);
+-- What each peer region has not confirmed yet; written in the transaction of the change.
+CREATE TABLE IF NOT EXISTS backlog (
+  peer   TEXT NOT NULL,
+  doc_id TEXT NOT NULL,
+  mark   INTEGER NOT NULL,
+  bytes  INTEGER NOT NULL,
+  since  INTEGER NOT NULL,
+  PRIMARY KEY (peer, doc_id)
+) WITHOUT ROWID;
 `;
 
 export const SQLITE_FILE_NAME = 'concord.db';
@@ -68,6 +96,8 @@ export class SqliteStore implements DocumentStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // OR IGNORE: the id is made once, by whichever store opens the data first, and kept forever.
+    this.db.prepare('INSERT OR IGNORE INTO storage_meta (id, storage_id, last_mark) VALUES (1, ?, 0)').run(randomUUID());
     this.stmt = {
       insertDoc: this.db.prepare('INSERT OR IGNORE INTO documents (id, created_at) VALUES (?, ?)'),
       getDoc: this.db.prepare<[string], DocumentRow>('SELECT * FROM documents WHERE id = ?'),
@@ -91,20 +121,51 @@ export class SqliteStore implements DocumentStore {
       ),
       deleteUpdatesThrough: this.db.prepare('DELETE FROM updates WHERE doc_id = ? AND seq <= ?'),
       ping: this.db.prepare('SELECT 1'),
+      storageId: this.db.prepare<[], { storage_id: string }>('SELECT storage_id FROM storage_meta WHERE id = 1'),
+      nextMark: this.db.prepare<[], { last_mark: number }>(
+        'UPDATE storage_meta SET last_mark = last_mark + 1 WHERE id = 1 RETURNING last_mark',
+      ),
+      markDirty: this.db.prepare(
+        `INSERT INTO backlog (peer, doc_id, mark, bytes, since) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (peer, doc_id) DO UPDATE SET mark = excluded.mark, bytes = bytes + excluded.bytes`,
+      ),
+      // A peer that lost its data needs each document whole: count its stored size, not 0.
+      markAllDirty: this.db.prepare(
+        `INSERT INTO backlog (peer, doc_id, mark, bytes, since)
+         SELECT ?, d.id, ?,
+           coalesce((SELECT length(data) FROM snapshots WHERE doc_id = d.id), 0)
+             + coalesce((SELECT sum(length(data)) FROM updates WHERE doc_id = d.id), 0),
+           ?
+         FROM documents d WHERE true
+         ON CONFLICT (peer, doc_id) DO UPDATE SET mark = excluded.mark, bytes = max(bytes, excluded.bytes)`,
+      ),
+      countDocs: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM documents'),
+      listBacklog: this.db.prepare<[string, string, number], { doc_id: string; mark: number; bytes: number; since: number }>(
+        'SELECT doc_id, mark, bytes, since FROM backlog WHERE peer = ? AND doc_id > ? ORDER BY doc_id LIMIT ?',
+      ),
+      clearBacklog: this.db.prepare('DELETE FROM backlog WHERE peer = ? AND doc_id = ? AND mark = ?'),
+      backlogStats: this.db.prepare<[string], { documents: number; bytes: number; oldest: number | null }>(
+        'SELECT count(*) AS documents, coalesce(sum(bytes), 0) AS bytes, min(since) AS oldest FROM backlog WHERE peer = ?',
+      ),
     };
     this.tx = {
       setAccess: this.db.transaction((docId: string, access: AccessState) => {
         this.stmt.insertDoc.run(docId, Date.now());
-        this.stmt.setAccess.run(
-          access.editEpoch,
-          access.editVerifier,
-          access.viewEpoch,
-          access.viewVerifier,
-          access.deleted ? 1 : 0,
-          Date.now(),
-          docId,
-        );
-        if (access.deleted) this.dropContent(docId);
+        this.writeAccess(docId, access);
+      }),
+      updateAccess: this.db.transaction(
+        (docId: string, change: (current: AccessState) => AccessState, dirtyFor: readonly string[]): AccessState => {
+          this.stmt.insertDoc.run(docId, Date.now());
+          const next = change(toInfo(this.getRow(docId)).access);
+          checkAccessState(next);
+          this.writeAccess(docId, next);
+          this.markDirty(docId, dirtyFor, 0);
+          return toInfo(this.getRow(docId)).access;
+        },
+      ),
+      markAllDirty: this.db.transaction((peer: string): number => {
+        this.stmt.markAllDirty.run(peer, this.stmt.nextMark.get()!.last_mark, Date.now());
+        return this.stmt.countDocs.get()!.n;
       }),
       load: this.db.transaction((docId: string): StoredDocument => {
         const updates: Uint8Array[] = [];
@@ -123,14 +184,17 @@ export class SqliteStore implements DocumentStore {
         }
         return { updates, lastSeq, bytes };
       }),
-      append: this.db.transaction((docId: string, updates: Uint8Array[]): number => {
+      append: this.db.transaction((docId: string, updates: Uint8Array[], dirtyFor: readonly string[]): number => {
         const row = this.stmt.getDoc.get(docId);
         if (row === undefined) this.stmt.insertDoc.run(docId, Date.now());
         else if (row.deleted_at !== null) throw new DocumentDeletedError(docId);
         let seq = 0;
+        let bytes = 0;
         for (const update of updates) {
           seq = Number(this.stmt.insertUpdate.run(docId, update).lastInsertRowid);
+          bytes += update.byteLength;
         }
+        this.markDirty(docId, dirtyFor, bytes);
         return seq;
       }),
       compact: this.db.transaction((docId: string, snapshot: Uint8Array, throughSeq: number) => {
@@ -155,27 +219,86 @@ export class SqliteStore implements DocumentStore {
     return row ? toInfo(row) : null;
   }
 
+  // Every write transaction runs IMMEDIATE: it takes the write lock before its first read, so a
+  // second store (process) on the same file waits (busy_timeout) instead of failing with
+  // SQLITE_BUSY_SNAPSHOT or writing over a state it never read (issue #13, several writers).
   async setAccess(docId: string, access: AccessState): Promise<void> {
-    this.tx.setAccess(docId, access);
+    checkAccessState(access);
+    this.tx.setAccess.immediate(docId, access);
+  }
+
+  async updateAccess(docId: string, change: (current: AccessState) => AccessState, options?: DirtyOptions): Promise<AccessState> {
+    return this.tx.updateAccess.immediate(docId, change, options?.dirtyFor ?? []);
   }
 
   async deleteDocument(docId: string): Promise<void> {
-    const current = this.stmt.getDoc.get(docId);
-    const access = current ? toInfo(current).access : { editEpoch: 0, editVerifier: null, viewEpoch: 0, viewVerifier: null, deleted: false };
-    await this.setAccess(docId, { ...access, deleted: true });
+    await this.updateAccess(docId, (current) => ({ ...current, deleted: true }));
   }
 
   async load(docId: string): Promise<StoredDocument> {
     return this.tx.load(docId);
   }
 
-  async append(docId: string, updates: Uint8Array[]): Promise<number> {
+  async append(docId: string, updates: Uint8Array[], options?: DirtyOptions): Promise<number> {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
-    return this.tx.append(docId, updates);
+    return this.tx.append.immediate(docId, updates, options?.dirtyFor ?? []);
   }
 
   async compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
-    this.tx.compact(docId, snapshot, throughSeq);
+    this.tx.compact.immediate(docId, snapshot, throughSeq);
+  }
+
+  async listBacklog(peer: string, limit: number, afterDocId = ''): Promise<BacklogEntry[]> {
+    checkBacklogLimit(limit);
+    // Document IDs are never empty, so '' sorts before all of them.
+    return this.stmt.listBacklog
+      .all(peer, afterDocId, limit)
+      .map((row) => ({ docId: row.doc_id, mark: row.mark, bytes: row.bytes, since: row.since }));
+  }
+
+  async clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
+    return this.stmt.clearBacklog.run(peer, docId, mark).changes > 0;
+  }
+
+  async backlogStats(peer: string): Promise<BacklogStats> {
+    const row = this.stmt.backlogStats.get(peer)!;
+    return { documents: row.documents, bytes: row.bytes, oldestSince: row.oldest };
+  }
+
+  async markAllDirty(peer: string): Promise<number> {
+    return this.tx.markAllDirty.immediate(peer);
+  }
+
+  async storageId(): Promise<string> {
+    return this.stmt.storageId.get()!.storage_id;
+  }
+
+  /** Inside a transaction: stores `access`, dropping the content if it says deleted. */
+  private writeAccess(docId: string, access: AccessState): void {
+    this.stmt.setAccess.run(
+      access.editEpoch,
+      access.editVerifier,
+      access.viewEpoch,
+      access.viewVerifier,
+      access.deleted ? 1 : 0,
+      Date.now(),
+      docId,
+    );
+    if (access.deleted) this.dropContent(docId);
+  }
+
+  /** Inside a transaction: one new mark for this change, shared by every peer it is for. */
+  private markDirty(docId: string, peers: readonly string[], bytes: number): void {
+    if (peers.length === 0) return;
+    const mark = this.stmt.nextMark.get()!.last_mark;
+    const now = Date.now();
+    for (const peer of peers) this.stmt.markDirty.run(peer, docId, mark, bytes, now);
+  }
+
+  private getRow(docId: string): DocumentRow {
+    const row = this.stmt.getDoc.get(docId);
+    if (!row) throw new Error(`document ${docId} is missing inside the transaction that registered it`);
+    return row;
   }
 
   private dropContent(docId: string): void {

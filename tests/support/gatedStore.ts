@@ -5,7 +5,14 @@
  * would have caused X (e.g. "append started, and is held") and then checking.
  */
 import type { AccessState } from '../../lib/auth/capabilities';
-import type { DocumentInfo, DocumentStore, StoredDocument } from '../../server/storage/DocumentStore';
+import type {
+  BacklogEntry,
+  BacklogStats,
+  DirtyOptions,
+  DocumentInfo,
+  DocumentStore,
+  StoredDocument,
+} from '../../server/storage/DocumentStore';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 
 /** One call into the store, as seen when it started. */
@@ -99,13 +106,17 @@ export class GatedStore implements DocumentStore {
     return this.inner.setAccess(docId, access);
   }
 
+  updateAccess(docId: string, change: (current: AccessState) => AccessState, options?: DirtyOptions): Promise<AccessState> {
+    return this.inner.updateAccess(docId, change, options);
+  }
+
   deleteDocument(docId: string): Promise<void> {
     return this.inner.deleteDocument(docId);
   }
 
-  append(docId: string, updates: Uint8Array[]): Promise<number> {
+  append(docId: string, updates: Uint8Array[], options?: DirtyOptions): Promise<number> {
     return this.appends.run({ docId, updates }, async () => {
-      const seq = await this.inner.append(docId, updates);
+      const seq = await this.inner.append(docId, updates, options);
       this.appended.push(...updates);
       return seq;
     });
@@ -113,6 +124,26 @@ export class GatedStore implements DocumentStore {
 
   compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
     return this.inner.compact(docId, snapshot, throughSeq);
+  }
+
+  listBacklog(peer: string, limit: number, afterDocId?: string): Promise<BacklogEntry[]> {
+    return this.inner.listBacklog(peer, limit, afterDocId);
+  }
+
+  clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
+    return this.inner.clearBacklog(peer, docId, mark);
+  }
+
+  backlogStats(peer: string): Promise<BacklogStats> {
+    return this.inner.backlogStats(peer);
+  }
+
+  markAllDirty(peer: string): Promise<number> {
+    return this.inner.markAllDirty(peer);
+  }
+
+  storageId(): Promise<string> {
+    return this.inner.storageId();
   }
 
   ping(): Promise<void> {

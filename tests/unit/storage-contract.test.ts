@@ -2,30 +2,61 @@
  * The storage contract: every DocumentStore adapter must pass this file. A new adapter (e.g.
  * PostgreSQL) is added to `adapters` below and nothing else changes.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { DocumentDeletedError, type DocumentStore } from '../../server/storage/DocumentStore';
-import { INITIAL_ACCESS } from '../../lib/auth/capabilities';
+import { DocumentDeletedError, type BacklogEntry, type DocumentStore } from '../../server/storage/DocumentStore';
+import { INITIAL_ACCESS, mergeAccess, type AccessState } from '../../lib/auth/capabilities';
 import { MemoryStore } from '../../server/storage/MemoryStore';
-import { SqliteStore } from '../../server/storage/SqliteStore';
+import { SQLITE_FILE_NAME, SqliteStore } from '../../server/storage/SqliteStore';
 import { newDocId } from '../../lib/ids';
+import { rotateEditForTest as rotateEdit } from '../support/accessWriter';
 
 interface Adapter {
   name: string;
   open(): DocumentStore;
+  /** Opens a store on new, empty storage (a fresh data directory). */
+  openEmpty(): DocumentStore;
   /** Opens the same underlying data again after close(); undefined for non-persistent adapters. */
   reopen?: () => DocumentStore;
+  /** A second store on the same data while the first is open (several writers, issue #13). */
+  second?: () => DocumentStore;
+  /** Arguments of tests/support/accessWriter.ts for a writer process on the same data as open(). */
+  writerArgs?: () => string[];
+  /** Opens data written by the version before the backlog existed, holding one document with `text`. */
+  openLegacy?: (docId: string, text: string) => DocumentStore;
 }
 
 function sqliteAdapter(): Adapter {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-store-'));
-  return { name: 'sqlite', open: () => new SqliteStore(dir), reopen: () => new SqliteStore(dir) };
+  const makeDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'concord-store-'));
+  const dir = makeDir();
+  return {
+    name: 'sqlite',
+    open: () => new SqliteStore(dir),
+    openEmpty: () => new SqliteStore(makeDir()),
+    reopen: () => new SqliteStore(dir),
+    second: () => new SqliteStore(dir),
+    writerArgs: () => ['sqlite', dir],
+    openLegacy: (docId, text) => {
+      const legacyDir = makeDir();
+      writeLegacySqlite(path.join(legacyDir, SQLITE_FILE_NAME), docId, typedUpdates(text).updates);
+      return new SqliteStore(legacyDir);
+    },
+  };
 }
 
-const adapters: (() => Adapter)[] = [sqliteAdapter, () => ({ name: 'memory', open: () => new MemoryStore() })];
+const adapters: (() => Adapter)[] = [
+  sqliteAdapter,
+  () => ({ name: 'memory', open: () => new MemoryStore(), openEmpty: () => new MemoryStore() }),
+];
+
+const WRITER_SCRIPT = fileURLToPath(new URL('../support/accessWriter.ts', import.meta.url));
 
 /** Text edits as separate Yjs updates, like a client typing. */
 function typedUpdates(text: string): { updates: Uint8Array[]; doc: Y.Doc } {
@@ -53,6 +84,12 @@ for (const makeAdapter of adapters) {
     };
     afterEach(async () => {
       for (const s of open.splice(0)) await s.close();
+    });
+    // Peer names are new in every test: the SQLite adapter's data (like a shared PostgreSQL
+    // database) holds every earlier test's backlog too.
+    let [east, west, north] = ['', '', ''];
+    beforeEach(() => {
+      [east, west, north] = [newPeer('east'), newPeer('west'), newPeer('north')];
     });
 
     it('loads nothing for an unknown document', async () => {
@@ -154,6 +191,208 @@ for (const makeAdapter of adapters) {
       expect((await store.load(id)).updates).toHaveLength(0);
     });
 
+    describe('backlog per peer region (issue #12)', () => {
+      it('marks a document dirty for each named peer in the append, accumulating bytes', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const { updates } = typedUpdates('abcd');
+        const before = Date.now();
+        await store.append(id, updates.slice(0, 2), { dirtyFor: [east, west] });
+        const after = Date.now();
+        const [first] = await store.listBacklog(east, 10);
+        expect(first).toMatchObject({ docId: id, bytes: byteSize(updates.slice(0, 2)) });
+        expect(first!.since).toBeGreaterThanOrEqual(before);
+        expect(first!.since).toBeLessThanOrEqual(after);
+        expect(await store.listBacklog(west, 10)).toEqual([first]);
+        expect(await store.listBacklog(north, 10)).toEqual([]);
+
+        await store.append(id, updates.slice(2, 3), { dirtyFor: [east] });
+        const [again] = await store.listBacklog(east, 10);
+        expect(again).toEqual({ ...first, mark: again!.mark, bytes: byteSize(updates.slice(0, 3)) });
+        expect(again!.mark).not.toBe(first!.mark);
+        expect(await store.listBacklog(west, 10)).toEqual([first]); // not named this time
+
+        await store.append(id, updates.slice(3)); // no peers: the backlog is untouched
+        expect(await store.listBacklog(east, 10)).toEqual([again]);
+      });
+
+      it('marks nothing when the write fails', async () => {
+        const store = openStore();
+        const deleted = newDocId();
+        await store.append(deleted, typedUpdates('x').updates);
+        await store.deleteDocument(deleted);
+        await expect(store.append(deleted, typedUpdates('y').updates, { dirtyFor: [east] })).rejects.toThrow(DocumentDeletedError);
+        const unknown = newDocId();
+        const bug = new Error('change failed');
+        await expect(
+          store.updateAccess(unknown, () => {
+            throw bug;
+          }, { dirtyFor: [east] }),
+        ).rejects.toBe(bug);
+        await expect(store.updateAccess(unknown, (c) => ({ ...c, editEpoch: -1 }), { dirtyFor: [east] })).rejects.toThrow(RangeError);
+        expect(await store.listBacklog(east, 10)).toEqual([]);
+        expect(await store.getDocument(unknown)).toBeNull(); // not even registered
+      });
+
+      it('pages the backlog in docId order', async () => {
+        const store = openStore();
+        const ids = Array.from({ length: 7 }, () => newDocId());
+        for (const id of ids) await store.append(id, typedUpdates('p').updates, { dirtyFor: [east] });
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listBacklog(east, 3, after);
+          expect(page.length).toBeLessThanOrEqual(3);
+          if (page.length === 0) break;
+          seen.push(...page.map((e) => e.docId));
+          after = page[page.length - 1]!.docId;
+        }
+        expect(seen).toEqual([...ids].sort());
+        await expect(store.listBacklog(east, 0)).rejects.toThrow(RangeError);
+      });
+
+      it('clears an entry only with its current mark: a document dirtied after the list stays', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const { updates } = typedUpdates('ab');
+        await store.append(id, updates.slice(0, 1), { dirtyFor: [east, west] });
+        const [listed] = await store.listBacklog(east, 10);
+        await store.append(id, updates.slice(1), { dirtyFor: [east, west] }); // while the peer was sent `listed`
+        expect(await store.clearBacklog(east, id, listed!.mark)).toBe(false);
+        const [current] = await store.listBacklog(east, 10);
+        expect(current).toMatchObject({ docId: id, bytes: byteSize(updates) });
+        expect(await store.clearBacklog(east, id, current!.mark)).toBe(true);
+        expect(await store.listBacklog(east, 10)).toEqual([]);
+        expect(await store.clearBacklog(east, id, current!.mark)).toBe(false);
+        expect(await store.listBacklog(west, 10)).toHaveLength(1); // each peer confirms for itself
+      });
+
+      it('counts documents, bytes and the oldest entry', async () => {
+        const store = openStore();
+        expect(await store.backlogStats(east)).toEqual({ documents: 0, bytes: 0, oldestSince: null });
+        const [a, b] = [newDocId(), newDocId()];
+        const ua = typedUpdates('aaa').updates;
+        const ub = typedUpdates('b').updates;
+        await store.append(a, ua, { dirtyFor: [east] });
+        await store.append(b, ub, { dirtyFor: [east, west] });
+        const entries = await store.listBacklog(east, 10);
+        expect(await store.backlogStats(east)).toEqual({
+          documents: 2,
+          bytes: byteSize(ua) + byteSize(ub),
+          oldestSince: Math.min(...entries.map((e) => e.since)),
+        });
+        expect(await store.backlogStats(west)).toEqual({ documents: 1, bytes: byteSize(ub), oldestSince: entries.find((e) => e.docId === b)!.since });
+      });
+
+      it('marks every document dirty, deleted ones too, for a peer that lost its data', async () => {
+        const store = openStore();
+        const [written, created, deleted] = [newDocId(), newDocId(), newDocId()];
+        await store.append(written, typedUpdates('text').updates, { dirtyFor: [east] });
+        const [stale] = await store.listBacklog(east, 10);
+        await store.createDocument(created);
+        await store.append(deleted, typedUpdates('gone').updates);
+        await store.deleteDocument(deleted);
+        const known = await documentsKnown(store, [written, created, deleted]);
+        expect(await store.markAllDirty(east)).toBe(known);
+        const entries = await store.listBacklog(east, 1000);
+        expect(entries.map((e) => e.docId)).toEqual(expect.arrayContaining([written, created, deleted]));
+        const byId = new Map(entries.map((e) => [e.docId, e] as const));
+        expect(byId.get(written)!.bytes).toBe((await store.load(written)).bytes);
+        expect(byId.get(deleted)!.bytes).toBe(0);
+        // An entry listed before must be re-sent: its old mark no longer clears it.
+        expect(await store.clearBacklog(east, written, stale!.mark)).toBe(false);
+      });
+    });
+
+    describe('access changes merge (issue #12)', () => {
+      it('applies two rotations started together: both count', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const results = await Promise.all([store.updateAccess(id, rotateEdit), store.updateAccess(id, rotateEdit)]);
+        expect(results.map((a) => a.editEpoch).sort()).toEqual([1, 2]);
+        expect((await store.getDocument(id))?.access).toEqual({ ...INITIAL_ACCESS, editEpoch: 2, editVerifier: 'v-edit-2' });
+      });
+
+      it('returns what it stored, registers the document and marks it dirty with no bytes', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const stored = await store.updateAccess(id, (c) => ({ ...c, viewEpoch: 3, viewVerifier: 'v-view-3' }), { dirtyFor: [east] });
+        expect(stored).toEqual({ ...INITIAL_ACCESS, viewEpoch: 3, viewVerifier: 'v-view-3' });
+        expect((await store.getDocument(id))?.access).toEqual(stored);
+        expect(await store.listBacklog(east, 10)).toEqual([expect.objectContaining({ docId: id, bytes: 0 })]);
+      });
+
+      it('drops the content of a deletion, and with mergeAccess a later change cannot undelete', async () => {
+        const store = openStore();
+        const id = newDocId();
+        await store.append(id, typedUpdates('secret').updates);
+        const deleted = await store.updateAccess(id, (c) => ({ ...c, deleted: true }), { dirtyFor: [east] });
+        expect(deleted.deleted).toBe(true);
+        expect((await store.load(id)).updates).toHaveLength(0);
+        // A peer that never saw the deletion sends its newer rotation, not deleted.
+        const remote: AccessState = { ...INITIAL_ACCESS, editEpoch: 4, editVerifier: 'v-edit-4' };
+        const merged = await store.updateAccess(id, (c) => mergeAccess(c, remote));
+        expect(merged).toEqual({ ...remote, deleted: true });
+        await expect(store.append(id, typedUpdates('back').updates)).rejects.toThrow(DocumentDeletedError);
+      });
+    });
+
+    if (adapter.second) {
+      const second = adapter.second;
+      it('two stores on the same data: interleaved rotations both count, and both see one backlog and id', async () => {
+        const [a, b] = [openStore(), openStore(second)];
+        const id = newDocId();
+        await Promise.all([a.updateAccess(id, rotateEdit, { dirtyFor: [east] }), b.updateAccess(id, rotateEdit, { dirtyFor: [east] })]);
+        expect((await a.getDocument(id))?.access.editEpoch).toBe(2);
+        expect((await b.getDocument(id))?.access.editEpoch).toBe(2);
+        const [entry] = await b.listBacklog(east, 10, undefined);
+        expect(entry?.docId).toBe(id);
+        expect(await a.clearBacklog(east, id, entry!.mark)).toBe(true);
+        expect(await b.storageId()).toBe(await a.storageId());
+      });
+    }
+
+    if (adapter.writerArgs) {
+      const writerArgs = adapter.writerArgs;
+      it('two writer processes on the same data: no rotation is lost', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const perWriter = 400;
+        const writers = [0, 1].map(() => startWriter([...writerArgs(), id, String(perWriter)]));
+        await Promise.all(writers.map((w) => w.ready));
+        for (const w of writers) w.go();
+        await Promise.all(writers.map((w) => w.done));
+        expect((await store.getDocument(id))?.access).toMatchObject({ editEpoch: 2 * perWriter, editVerifier: `v-edit-${2 * perWriter}` });
+        expect((await store.listBacklog('peer', 1000)).filter((e) => e.docId === id)).toHaveLength(1);
+      });
+    }
+
+    it('keeps one storage id per data, and a new one for empty storage', async () => {
+      const store = openStore();
+      const id = await store.storageId();
+      expect(id).toMatch(/\S{8,}/);
+      expect(await store.storageId()).toBe(id);
+      expect(await openStore(adapter.openEmpty).storageId()).not.toBe(id);
+      if (adapter.reopen) {
+        await store.close();
+        expect(await openStore(adapter.reopen).storageId()).toBe(id);
+      }
+    });
+
+    if (adapter.openLegacy) {
+      const openLegacy = adapter.openLegacy;
+      it('opens data written before the backlog existed, with nothing to migrate', async () => {
+        const id = newDocId();
+        const store = openStore(() => openLegacy(id, 'old'));
+        expect(rebuild((await store.load(id)).updates)).toBe('old');
+        expect(await store.storageId()).toMatch(/\S{8,}/);
+        await store.append(id, typedUpdates('!').updates, { dirtyFor: [east] });
+        expect(await store.markAllDirty(west)).toBe(1);
+        expect((await store.backlogStats(east)).documents).toBe(1);
+        expect((await store.updateAccess(id, rotateEdit)).editEpoch).toBe(1);
+      });
+    }
+
     if (adapter.reopen) {
       const reopen = adapter.reopen;
       it('keeps everything across close and reopen', async () => {
@@ -172,6 +411,17 @@ for (const makeAdapter of adapters) {
         expect(await second.getDocument(id)).not.toBeNull();
         expect((await second.getDocument(deletedId))?.access.deleted).toBe(true);
       });
+
+      it('keeps the backlog across close and reopen', async () => {
+        const id = newDocId();
+        const first = reopen();
+        await first.append(id, typedUpdates('queued').updates, { dirtyFor: [east] });
+        const before = await first.listBacklog(east, 10);
+        expect(before).toHaveLength(1);
+        await first.close();
+        const second = openStore(reopen);
+        expect(await second.listBacklog(east, 10)).toEqual(before);
+      });
     }
   });
 }
@@ -180,4 +430,71 @@ function rebuildDoc(updates: Uint8Array[]): Y.Doc {
   const doc = new Y.Doc();
   for (const u of updates) Y.applyUpdate(doc, u);
   return doc;
+}
+
+function newPeer(name: string): string {
+  return `${name}-${newDocId()}`;
+}
+
+function byteSize(updates: Uint8Array[]): number {
+  return updates.reduce((n, u) => n + u.byteLength, 0);
+}
+
+/** How many documents the store knows: the shared SQLite data holds other tests' too. */
+async function documentsKnown(store: DocumentStore, mine: string[]): Promise<number> {
+  const probe = newPeer('count-probe');
+  const all = await store.markAllDirty(probe);
+  const listed: BacklogEntry[] = [];
+  for (let page = await store.listBacklog(probe, 500); page.length > 0; page = await store.listBacklog(probe, 500, page[page.length - 1]!.docId)) {
+    listed.push(...page);
+  }
+  expect(listed).toHaveLength(all);
+  for (const id of mine) expect(listed.some((e) => e.docId === id)).toBe(true);
+  return all;
+}
+
+/** The SQLite schema as the version before issue #12 wrote it, with one document. */
+function writeLegacySqlite(file: string, docId: string, updates: Uint8Array[]): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec(`
+    CREATE TABLE documents (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, edit_epoch INTEGER NOT NULL DEFAULT 0,
+      edit_verifier TEXT, view_epoch INTEGER NOT NULL DEFAULT 0, view_verifier TEXT, deleted_at INTEGER) WITHOUT ROWID;
+    CREATE TABLE snapshots (doc_id TEXT PRIMARY KEY, through_seq INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE updates (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, data BLOB NOT NULL);
+    CREATE INDEX updates_by_doc ON updates (doc_id, seq);
+  `);
+  db.prepare('INSERT INTO documents (id, created_at) VALUES (?, ?)').run(docId, Date.now());
+  const insert = db.prepare('INSERT INTO updates (doc_id, data) VALUES (?, ?)');
+  for (const update of updates) insert.run(docId, update);
+  db.close();
+}
+
+interface Writer {
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<void>;
+}
+
+/** tests/support/accessWriter.ts as a child process; `done` rejects with its stderr if it fails. */
+function startWriter(args: string[]): Writer {
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER_SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines = readline.createInterface({ input: child.stdout });
+  const said = (word: string) =>
+    Promise.race([
+      new Promise<void>((resolve) => lines.on('line', (line) => line === word && resolve())),
+      exited.then((code) => Promise.reject(new Error(`writer exited (${code}) before "${word}": ${stderr}`))),
+    ]);
+  const ready = said('ready');
+  const done = said('done').then(async () => {
+    const code = await exited;
+    if (code !== 0) throw new Error(`writer exited with ${code}: ${stderr}`);
+  });
+  // Both are awaited by the test; these handlers keep an early exit from being unhandled first.
+  ready.catch(() => undefined);
+  done.catch(() => undefined);
+  return { ready, go: () => child.stdin.end('go\n'), done };
 }
