@@ -7,7 +7,9 @@ import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';
 import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
-import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION } from '../protocol/ackExtension';
+import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, SCHEMA_PARAM } from '../protocol/ackExtension';
+import { concordMap, recordedSchemaVersion, recordSchemaVersion } from '../documents/schemaVersion';
+import { SCHEMA_VERSION } from '../editor/schema';
 import { MAX_RETRY_MS, reconnectDelay } from './backoff';
 import { SaveTracker } from './SaveTracker';
 import { ReplicaCheck } from './ReplicaCheck';
@@ -26,6 +28,9 @@ import { readKeptEdits, writeKeptEdits } from './keptEdits';
 
 /** y-indexeddb's object store holding the replica's updates. */
 const LOCAL_UPDATES_STORE = 'updates';
+
+/** Origin of this editor recording its schema version: synced and stored, but not a user's edit. */
+const SCHEMA_RECORD_ORIGIN = { kind: 'schema-record' } as const;
 
 export class DocumentSession {
   readonly doc = new Y.Doc();
@@ -57,14 +62,14 @@ export class DocumentSession {
     // Listener order matters: y-indexeddb, then the provider, then us (see onLocalUpdate).
     this.local = new IndexeddbPersistence(localReplicaName(docId), this.doc);
     this.provider = new WebsocketProvider(relayUrl, docId, this.doc, {
-      params: { token, [CONCORD_PROTOCOL_PARAM]: String(CONCORD_PROTOCOL_VERSION) },
+      params: { token, [CONCORD_PROTOCOL_PARAM]: String(CONCORD_PROTOCOL_VERSION), [SCHEMA_PARAM]: String(SCHEMA_VERSION) },
       connect: online,
       maxBackoffTime: MAX_RETRY_MS,
     });
     // Tabs of this browser share edits over a BroadcastChannel, with or without the server.
     if (!online) this.provider.connectBc();
     this.saves = new SaveTracker(this.doc, this.provider, {
-      isRemoteOrigin: (origin) => origin === this.local,
+      isRemoteOrigin: (origin) => origin === this.local || origin === SCHEMA_RECORD_ORIGIN,
       carriedOver: readKeptEdits(safeStorage(), docId),
     });
     this.replicaCheck = new ReplicaCheck(this.doc, this.provider);
@@ -79,6 +84,9 @@ export class DocumentSession {
     this.setIdentity(identity);
     this.saves.subscribe(this.onUnsavedChanged);
     this.doc.on('update', this.onLocalUpdate);
+    // Created now, before any update arrives, and observed: a Y.Map observer runs before
+    // y-prosemirror's deep observer of the body in the same transaction (see onConcordChanged).
+    concordMap(this.doc).observe(this.onConcordChanged);
     this.local.on('synced', this.onReplicaLoaded);
     this.provider.on('status', this.onStatus);
     this.provider.on('sync', this.onSync);
@@ -99,6 +107,11 @@ export class DocumentSession {
 
   get status(): StatusView {
     return this.view;
+  }
+
+  /** The document records a newer editor schema than this one's: the editor must not bind to it. */
+  get schemaOutdated(): boolean {
+    return this.facts.outdated;
   }
 
   subscribe(listener: () => void): () => void {
@@ -135,6 +148,7 @@ export class DocumentSession {
     window.removeEventListener('offline', this.onOffline);
     window.removeEventListener('beforeunload', this.onBeforeUnload);
     this.doc.off('update', this.onLocalUpdate);
+    concordMap(this.doc).unobserve(this.onConcordChanged);
     this.local.off('synced', this.onReplicaLoaded);
     this.saves.destroy();
     this.replicaCheck.destroy();
@@ -162,6 +176,7 @@ export class DocumentSession {
 
   private readonly onSync = (synced: boolean) => {
     this.update({ type: 'sync', synced });
+    if (synced) this.checkSchema();
     if (synced && this.saves.unsaved === 0) this.replicaCheck.settled();
   };
 
@@ -182,7 +197,7 @@ export class DocumentSession {
    * transaction just now; a later read-write transaction on the same store completes after it.
    */
   private readonly onLocalUpdate = (_update: Uint8Array, origin: unknown) => {
-    if (origin === this.provider || origin === this.local) return;
+    if (origin === this.provider || origin === this.local || origin === SCHEMA_RECORD_ORIGIN) return;
     const edit = ++this.localEdits;
     const db = this.local.db;
     if (!db) return; // not open yet: its first load writes the whole state (onReplicaLoaded)
@@ -198,7 +213,30 @@ export class DocumentSession {
 
   private readonly onReplicaLoaded = () => {
     this.localEditsInReplica = this.localEdits;
+    this.checkSchema();
   };
+
+  /**
+   * Runs synchronously inside the transaction that changed the map, before y-prosemirror's
+   * observer sees the body: a replica that now records a newer schema turns the session
+   * outdated, and the editor unbinds ProseMirror before it can delete what it cannot map.
+   */
+  private readonly onConcordChanged = () => this.checkSchema();
+
+  /**
+   * Turns outdated when the document records a newer schema; otherwise an editor records its own
+   * version when none as high is there, once the replica or the server's state is here and
+   * before its user edits (issue #15: content of a schema must never precede its record).
+   */
+  private checkSchema(): void {
+    if (this.facts.outdated) return;
+    const recorded = recordedSchemaVersion(this.doc);
+    if (recorded !== null && recorded > SCHEMA_VERSION) {
+      this.update({ type: 'outdated' });
+      return;
+    }
+    if (this.canEdit && (recorded === null || recorded < SCHEMA_VERSION)) recordSchemaVersion(this.doc, SCHEMA_VERSION, SCHEMA_RECORD_ORIGIN);
+  }
 
   private readonly onBeforeUnload = (event: BeforeUnloadEvent) => {
     if (!this.hasUnprotectedEdits) return;

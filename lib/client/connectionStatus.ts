@@ -3,9 +3,9 @@
  * unit-tested: the session turns provider and browser events into `ConnectionEvent`s, folds them
  * with `applyConnectionEvent`, and shows `describeConnection` of the result.
  */
-import { describeCloseCode, isPermanentRefusal } from '../protocol/closeCodes';
+import { CloseCode, describeCloseCode, isPermanentRefusal } from '../protocol/closeCodes';
 
-export type ConnectionStatus = 'connecting' | 'saving' | 'saved' | 'offline' | 'refused';
+export type ConnectionStatus = 'connecting' | 'saving' | 'saved' | 'offline' | 'refused' | 'outdated';
 
 export interface ConnectionFacts {
   /** The browser says it has a network. */
@@ -20,6 +20,11 @@ export interface ConnectionFacts {
   unsaved: number;
   /** The server refused us for good (close code 4400–4499). */
   refusal: { code: number; reason: string } | null;
+  /**
+   * The document records a newer editor schema than ours (seen in the replica, or the relay closed
+   * with 4427): this editor must not edit it until the page is reloaded.
+   */
+  outdated: boolean;
 }
 
 export interface StatusView {
@@ -38,7 +43,9 @@ export type ConnectionEvent =
   /** window `online` / `offline`. */
   | { type: 'network'; online: boolean }
   /** The number of unsaved local edits changed. */
-  | { type: 'unsaved'; count: number };
+  | { type: 'unsaved'; count: number }
+  /** The replica records a newer editor schema than this one's (lib/documents/schemaVersion.ts). */
+  | { type: 'outdated' };
 
 export const INITIAL_FACTS: ConnectionFacts = {
   online: true,
@@ -47,6 +54,7 @@ export const INITIAL_FACTS: ConnectionFacts = {
   unreachable: false,
   unsaved: 0,
   refusal: null,
+  outdated: false,
 };
 
 export function applyConnectionEvent(facts: ConnectionFacts, event: ConnectionEvent): ConnectionFacts {
@@ -60,11 +68,14 @@ export function applyConnectionEvent(facts: ConnectionFacts, event: ConnectionEv
       return { ...facts, synced: event.synced, unreachable: event.synced ? false : facts.unreachable };
     case 'closed':
       // Transient closes just reconnect; only permanent refusals stick (and stop reconnection).
-      return isPermanentRefusal(event.code) ? { ...facts, refusal: { code: event.code, reason: event.reason }, synced: false } : facts;
+      if (!isPermanentRefusal(event.code)) return facts;
+      return { ...facts, refusal: { code: event.code, reason: event.reason }, synced: false, outdated: facts.outdated || event.code === CloseCode.editorOutdated };
     case 'network':
       return { ...facts, online: event.online, synced: event.online ? facts.synced : false };
     case 'unsaved':
       return { ...facts, unsaved: event.count };
+    case 'outdated':
+      return { ...facts, outdated: true };
   }
 }
 
@@ -84,6 +95,8 @@ function keptHere(count: number): string {
 
 export function describeConnection(facts: ConnectionFacts): StatusView {
   const { unsaved } = facts;
+  // Before a refusal: the relay's 4427 says the same, and reloading (not forgetting) is the way out.
+  if (facts.outdated) return { status: 'outdated', text: describeCloseCode(CloseCode.editorOutdated) };
   if (facts.refusal) return { status: 'refused', text: describeCloseCode(facts.refusal.code) };
   if (!facts.online) {
     return { status: 'offline', text: unsaved > 0 ? `Offline — ${keptHere(unsaved)}` : 'Offline — all changes saved; new edits stay on this device' };

@@ -14,6 +14,7 @@ import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shar
 import { UNTITLED } from '../../../lib/documents/dataModel';
 import PresenceList from './PresenceList';
 import ProseMirrorView from './ProseMirrorView';
+import ReloadNotice from './ReloadNotice';
 import SharePanel from './SharePanel';
 import StatusBadge from './StatusBadge';
 import TitleField from './TitleField';
@@ -169,6 +170,8 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   }, [view]);
 
   const refused = status.status === 'refused';
+  // The document was written by a newer schema: nothing here may edit it (see ProseMirrorView).
+  const outdated = status.status === 'outdated';
 
   return (
     <div className="workspace">
@@ -176,7 +179,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         <a href="/" className="brand small" aria-label="Concord start page">
           Concord
         </a>
-        <TitleField title={session.title} editable={canEdit} />
+        <TitleField title={session.title} editable={canEdit && !outdated} />
         {!canEdit && (
           <span className="badge" data-testid="view-only">
             View only
@@ -231,9 +234,10 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
           </p>
         </div>
       )}
-      {canEdit && <Toolbar view={view} state={pmState} />}
+      {outdated && <ReloadNotice text={status.text} />}
+      {canEdit && !outdated && <Toolbar view={view} state={pmState} />}
       <main className="page">
-        <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />
+        {!outdated && <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />}
       </main>
     </div>
   );

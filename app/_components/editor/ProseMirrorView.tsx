@@ -14,7 +14,11 @@ interface Props {
   onChange(state: EditorState): void;
 }
 
-/** Mounts ProseMirror bound to the session's Y.XmlFragment; ProseMirror owns this DOM subtree. */
+/**
+ * Mounts ProseMirror bound to the session's Y.XmlFragment; ProseMirror owns this DOM subtree.
+ * Never bound to a document that records a newer schema: y-prosemirror would delete, for
+ * everyone, every element this schema cannot map (issue #15).
+ */
 export default function ProseMirrorView({ session, editable, onReady, onChange }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editableRef = useRef(editable);
@@ -23,7 +27,7 @@ export default function ProseMirrorView({ session, editable, onReady, onChange }
   callbacks.current = { onReady, onChange };
 
   useEffect(() => {
-    if (!host.current) return;
+    if (!host.current || session.schemaOutdated) return;
     const view = new EditorView(host.current, {
       state: EditorState.create({ schema, plugins: collaborativePlugins(session.fragment, session.provider.awareness) }),
       editable: () => editableRef.current,
@@ -37,7 +41,15 @@ export default function ProseMirrorView({ session, editable, onReady, onChange }
     });
     callbacks.current.onReady(view);
     callbacks.current.onChange(view.state);
-    return () => view.destroy();
+    // Synchronously, inside the Yjs transaction that brought the newer schema's record: the
+    // session's observer runs before y-prosemirror's, which destroying the view unregisters.
+    const unsubscribe = session.subscribe(() => {
+      if (session.schemaOutdated) view.destroy();
+    });
+    return () => {
+      unsubscribe();
+      view.destroy();
+    };
   }, [session]);
 
   return <div ref={host} className="prosemirror-host" data-testid="editor" />;
