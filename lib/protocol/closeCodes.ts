@@ -39,6 +39,20 @@ export const CloseCode = {
    */
   editorOutdated: 4427,
 
+  // Cluster links (/cluster/link, server/replication/handshake.ts): server ↔ server only, never
+  // sent to a browser or client. Permanent like every 44xx: the same configuration is refused
+  // again, so an operator must act (a dialer may still try a timed-out handshake later).
+  /** A cluster-link frame that is not a valid link message, or not the one expected at that step. */
+  linkMalformed: 4490,
+  /** The peer could not prove it holds CLUSTER_SECRET (wrong secret, replayed or forged proof). */
+  clusterAuthFailed: 4491,
+  /** The peer proved a region name it may not use: this region's own, or one already linked. */
+  regionNameInUse: 4492,
+  /** The peer speaks another version of the link protocol. */
+  linkVersionMismatch: 4493,
+  /** The link handshake did not finish in time. */
+  linkHandshakeTimeout: 4494,
+
   /** The server could not load the document; try again later. */
   documentUnavailable: 4503,
   /** The connection missed its heartbeat. */
@@ -77,6 +91,11 @@ const DESCRIPTIONS: Record<number, string> = {
   [CloseCode.tooMuchPendingData]: 'This editor sent changes the server could not place.',
   [CloseCode.unsupportedProtocol]: 'This editor is newer than the server. Reload the page, or ask the server\'s administrator to update Concord.',
   [CloseCode.editorOutdated]: 'This document was edited with a newer version of Concord. Reload the page to keep editing.',
+  [CloseCode.linkMalformed]: 'Cluster link: malformed link frame.',
+  [CloseCode.clusterAuthFailed]: 'Cluster link: cluster authentication failed.',
+  [CloseCode.regionNameInUse]: 'Cluster link: region name in use.',
+  [CloseCode.linkVersionMismatch]: 'Cluster link: link protocol version mismatch.',
+  [CloseCode.linkHandshakeTimeout]: 'Cluster link: handshake timeout.',
   [CloseCode.documentUnavailable]: 'The server could not load this document right now.',
   [CloseCode.heartbeatTimeout]: 'The connection stopped responding.',
   [CloseCode.slowConsumer]: 'The connection was too slow to keep up; reconnecting.',
