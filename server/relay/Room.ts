@@ -27,7 +27,7 @@ import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
-import { assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type NeededClock, type UpdateReadiness } from './updateGuard';
+import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type ClientWrites, type NeededClock, type UpdateReadiness } from './updateGuard';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
 import type { RoomConnection } from './RoomConnection';
 import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
@@ -119,6 +119,9 @@ export class Room {
    * integrate them later, at a moment no other replica sees (see updateGuard).
    */
   private readonly waiting = new Map<ChangeOrigin, WaitingUpdates>();
+  /** Which open connection writes each client id's new history, and the reverse (see contestedWrite). */
+  private readonly writers = new Map<number, ChangeOrigin>();
+  private readonly ownedBy = new Map<ChangeOrigin, number[]>();
 
   /** Loads a document from storage. Throws if the store does. */
   static async load(docId: string, deps: RoomDeps): Promise<Room> {
@@ -226,6 +229,13 @@ export class Room {
     // Its updates still waiting for their dependencies go with it: the client sends them again
     // in its next sync.
     this.waiting.delete(conn.origin);
+    // The client ids it wrote are free again: updates that waited on them are checked anew.
+    const owned = this.ownedBy.get(conn.origin);
+    if (owned) {
+      this.ownedBy.delete(conn.origin);
+      for (const client of owned) this.writers.delete(client);
+      this.retryWaiting(true);
+    }
     const clients = this.controlled.get(conn.origin);
     this.controlled.delete(conn.origin);
     if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), conn.origin);
@@ -339,6 +349,8 @@ export class Room {
     try {
       this.doc.transact((transaction) => {
         apply(this.doc);
+        // Inside the transaction, before any update event: a failure here discards it all.
+        assertPlacedBetweenNeighbours(transaction);
         schemaRecorded = schemaVersionRecordedBy(transaction, this.doc);
       }, origin);
       // Everything checked as complete must have integrated: data left waiting means the
@@ -401,20 +413,52 @@ export class Room {
       this.wait(conn, update, readiness.needs);
       return;
     }
+    const contested = this.contestedWrite(conn, readiness.writes);
+    if (contested !== null) {
+      this.wait(conn, update, contested, true);
+      return;
+    }
     if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) {
       throw new ProtocolError('update could not be applied');
     }
+    this.claimWrites(conn, readiness.writes);
     this.retryWaiting();
   }
 
-  /** Keeps an update until what it needs arrives (bounded per connection). */
-  private wait(conn: RoomConnection, update: Uint8Array, needs: NeededClock): void {
+  /**
+   * New history for a client id that another open connection is writing: what the owner will
+   * send at those clocks would be dropped as already known, splitting the relay from it with equal
+   * state vectors (a forged or mutated client id does exactly that). Such an update waits until the
+   * owner has sent that far itself (then the contested part is known and skipped) or has left.
+   * Returns what it waits for, or null when nothing is contested.
+   */
+  private contestedWrite(conn: RoomConnection, writes: ClientWrites): NeededClock | null {
+    for (const [client, reaches] of writes) {
+      const owner = this.writers.get(client);
+      if (owner !== undefined && owner !== conn.origin) return { client, clock: reaches - 1 };
+    }
+    return null;
+  }
+
+  /** The first open connection to write new history for a client id owns it until it leaves. */
+  private claimWrites(conn: RoomConnection, writes: ClientWrites): void {
+    for (const client of writes.keys()) {
+      if (this.writers.has(client)) continue;
+      this.writers.set(client, conn.origin);
+      let owned = this.ownedBy.get(conn.origin);
+      if (!owned) this.ownedBy.set(conn.origin, (owned = []));
+      owned.push(client);
+    }
+  }
+
+  /** Keeps an update until what it needs arrives, or its contested client id is free (bounded per connection). */
+  private wait(conn: RoomConnection, update: Uint8Array, needs: NeededClock, contested = false): void {
     let waiting = this.waiting.get(conn.origin);
     if (!waiting) {
       waiting = { updates: [], bytes: 0, marks: [] };
       this.waiting.set(conn.origin, waiting);
     }
-    waiting.updates.push({ update, needs });
+    waiting.updates.push({ update, needs, contested });
     waiting.bytes += update.byteLength;
     this.deps.metrics.updateWaiting();
     if (waiting.bytes > this.limits.maxPendingBytes || waiting.updates.length > MAX_WAITING_UPDATES) {
@@ -423,8 +467,11 @@ export class Room {
     }
   }
 
-  /** After a change: applies every waiting update that can now be integrated whole, until none can. */
-  private retryWaiting(): void {
+  /**
+   * After a change: applies every waiting update that can now be integrated whole, until none can.
+   * `ownersLeft`: a connection that owned client ids has gone, so contested updates are checked too.
+   */
+  private retryWaiting(ownersLeft = false): void {
     if (this.waiting.size === 0) return;
     let progress = true;
     while (progress) {
@@ -435,7 +482,7 @@ export class Room {
         for (let i = 0; i < waiting.updates.length; i++) {
           const entry = waiting.updates[i]!;
           // Checked again only once what it waited for has arrived: a cheap clock comparison.
-          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock) continue;
+          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock && !(ownersLeft && entry.contested)) continue;
           const { update } = entry;
           let readiness: UpdateReadiness;
           try {
@@ -448,12 +495,20 @@ export class Room {
           }
           if (!readiness.complete) {
             entry.needs = readiness.needs;
+            entry.contested = false;
+            continue;
+          }
+          const contested = this.contestedWrite(conn, readiness.writes);
+          if (contested !== null) {
+            entry.needs = contested;
+            entry.contested = true;
             continue;
           }
           waiting.updates.splice(i, 1);
           waiting.bytes -= update.byteLength;
           i--;
           if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) return;
+          this.claimWrites(conn, readiness.writes);
           progress = true;
         }
         if (waiting.updates.length === 0) {
@@ -537,7 +592,9 @@ export class Room {
   }
 
   private handleDocUpdate(update: Uint8Array, origin: unknown): void {
-    if (this.changing !== null && origin === this.changing) {
+    // Everything that happens while a change runs is part of it, including Yjs's own follow-up
+    // transactions (Y.Text cleans up formatting after remote changes with no origin).
+    if (this.changing !== null) {
       this.changed.push(update);
       return;
     }
@@ -582,7 +639,7 @@ export class Room {
 
 /** Client updates waiting for their dependencies, and the marks sent after them. */
 interface WaitingUpdates {
-  updates: { update: Uint8Array; needs: NeededClock }[];
+  updates: { update: Uint8Array; needs: NeededClock; contested: boolean }[];
   bytes: number;
   marks: number[];
 }

@@ -14,7 +14,10 @@ import { ProtocolError } from './errors';
  * the document does not have yet (a gap in a client's clock, a reference to an unknown item, a
  * deletion of unknown content). Malformed updates throw ProtocolError instead.
  */
-export type UpdateReadiness = { complete: true } | { complete: false; needs: NeededClock };
+export type UpdateReadiness = { complete: true; writes: ClientWrites } | { complete: false; needs: NeededClock };
+
+/** The clients an update writes new history for (beyond what the document has), and the clock each reaches. */
+export type ClientWrites = ReadonlyMap<number, number>;
 
 /** The first thing an incomplete update waits for: client `client`'s history up to `clock`. */
 export interface NeededClock {
@@ -22,7 +25,6 @@ export interface NeededClock {
   clock: number;
 }
 
-const COMPLETE: UpdateReadiness = Object.freeze({ complete: true });
 
 /** Throws ProtocolError unless `update` is a well-formed V1 update. */
 export function assertWellFormedUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> {
@@ -64,10 +66,18 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
     else if (clock + struct.length > state) reached.set(client, clock + struct.length);
   }
   for (const struct of structs) {
-    if (!(struct instanceof Y.Item) || struct.id.clock + struct.length <= Y.getState(store, struct.id.client)) continue;
+    if (!(struct instanceof Y.Item)) continue;
+    // Yjs resolves the references of every struct, even of history it already has (and keeps
+    // the whole update pending when one is missing), so known structs are checked too.
+    const known = struct.id.clock + struct.length <= Y.getState(store, struct.id.client);
     const origin = checkReference(struct, struct.origin, 'left neighbour');
     const right = checkReference(struct, struct.rightOrigin, 'right neighbour');
     const parent = struct.parent instanceof Y.ID ? checkReference(struct, struct.parent, 'parent') : null;
+    if (known && (origin === 'later' || right === 'later' || parent === 'later')) {
+      // Its references were all known when we integrated it: this is rewritten history.
+      throw new ProtocolError('update carries known history with references nobody has sent');
+    }
+    if (known) continue;
     if (origin === 'later' || right === 'later' || parent === 'later') {
       const ref = (origin === 'later' ? struct.origin : right === 'later' ? struct.rightOrigin : struct.parent) as Y.ID;
       needs ??= { client: ref.client, clock: ref.clock };
@@ -94,7 +104,7 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
       if (item.clock + item.len > state) needs ??= { client, clock: item.clock + item.len - 1 };
     }
   }
-  return needs === null ? COMPLETE : { complete: false, needs };
+  return needs === null ? { complete: true, writes: reached } : { complete: false, needs };
 
   /**
    * Where a reference points: into the document as it is ('known'), into this update's own
@@ -112,6 +122,51 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
     // Into this update's own structs (Yjs integrates those first), or beyond anything sent yet.
     return ref.clock < stateOf(ref.client) ? 'inUpdate' : 'later';
   }
+}
+
+/**
+ * After integration, inside the transaction: every item it added sits between the neighbours it
+ * named — its left neighbour (origin) somewhere to its left, its right neighbour (rightOrigin)
+ * somewhere to its right, in the same list. An item that names neighbours in the wrong order, or
+ * one as both, is placed by Yjs's conflict scan wherever that scan happens to stop, which depends
+ * on what else the replica holds: replicas then show the same items in different orders, with
+ * equal state vectors. Yjs scans the items between the two neighbours while integrating, so
+ * walking the same stretch again costs about what integrating did. Throws on a misplaced item.
+ */
+export function assertPlacedBetweenNeighbours(transaction: Y.Transaction): void {
+  const store = transaction.doc.store;
+  for (const [client, before] of transaction.beforeState) {
+    checkClientFrom(client, before);
+  }
+  for (const client of store.clients.keys()) {
+    if (!transaction.beforeState.has(client)) checkClientFrom(client, 0);
+  }
+
+  function checkClientFrom(client: number, clock: number): void {
+    const structs = store.clients.get(client);
+    if (!structs || Y.getState(store, client) <= clock) return;
+    for (let i = Y.findIndexSS(structs, clock); i < structs.length; i++) {
+      const item = structs[i];
+      // Items that became garbage (a neighbour was collected) are in no list.
+      if (!(item instanceof Y.Item) || item.parent === null) continue;
+      if (item.origin !== null && !hasToTheLeft(item, item.origin)) throw new Error(`item ${client}:${item.id.clock} is not right of its left neighbour`);
+      if (item.rightOrigin !== null && !hasToTheRight(item, item.rightOrigin)) throw new Error(`item ${client}:${item.id.clock} is not left of its right neighbour`);
+    }
+  }
+}
+
+function contains(item: Y.Item, id: Y.ID): boolean {
+  return item.id.client === id.client && id.clock >= item.id.clock && id.clock < item.id.clock + item.length;
+}
+
+function hasToTheLeft(item: Y.Item, id: Y.ID): boolean {
+  for (let o = item.left; o !== null; o = o.left) if (contains(o, id)) return true;
+  return false;
+}
+
+function hasToTheRight(item: Y.Item, id: Y.ID): boolean {
+  for (let o = item.right; o !== null; o = o.right) if (contains(o, id)) return true;
+  return false;
 }
 
 /** True when applying `update` to `doc` would add or delete anything. */

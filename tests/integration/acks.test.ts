@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { mintDocument } from '../../lib/auth/capabilities';
-import { ACK_MESSAGE_TYPE, decodeStoredAck } from '../../lib/protocol/ackExtension';
+import { ACK_MESSAGE_TYPE, CONCORD_PROTOCOL_VERSION, decodeStoredAck } from '../../lib/protocol/ackExtension';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { MessageType } from '../../lib/protocol/messageTypes';
@@ -81,7 +81,7 @@ describe('stored acknowledgements', () => {
     const dataDir = dataDirs.make('concord-acks-');
     const caps = mintDocument();
     const server = await relay(dataDir);
-    for (const version of ['2', 'abc', '0']) {
+    for (const version of [String(CONCORD_PROTOCOL_VERSION + 1), 'abc', '0']) {
       const s = socket(`${server.wsUrl}/${caps.docId}?token=${caps.edit}&concord=${version}`);
       expect((await s.closed).code).toBe(CloseCode.unsupportedProtocol);
     }

@@ -43,7 +43,7 @@ export interface AttackResult {
   invariant: InvariantReport;
 }
 
-const HALF_WAY = 'applying an update failed half-way';
+const HALF_WAY = 'failed half-way';
 const TYPING_INTERVAL_MS = 15;
 
 /** A pino destination that counts the relay's half-way failures and drops everything else. */

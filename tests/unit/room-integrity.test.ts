@@ -212,11 +212,11 @@ describe('Room integrity', () => {
   it('checkUpdate tells complete from incomplete updates and refuses impossible ones', () => {
     const { first, second } = typedTwice();
     const doc = new Y.Doc();
-    expect(checkUpdate(doc, first)).toEqual({ complete: true });
+    expect(checkUpdate(doc, first)).toEqual({ complete: true, writes: new Map([[1, 1]]) });
     expect(checkUpdate(doc, second)).toEqual({ complete: false, needs: { client: 1, clock: 0 } });
-    expect(checkUpdate(doc, Y.mergeUpdates([first, second]))).toEqual({ complete: true });
+    expect(checkUpdate(doc, Y.mergeUpdates([first, second]))).toEqual({ complete: true, writes: new Map([[1, 2]]) });
     Y.applyUpdate(doc, first);
-    expect(checkUpdate(doc, second)).toEqual({ complete: true });
+    expect(checkUpdate(doc, second)).toEqual({ complete: true, writes: new Map([[1, 2]]) });
     // A deletion of content nobody has sent yet would also wait in Yjs as pending data.
     const deleter = new Y.Doc();
     Y.applyUpdate(deleter, Y.mergeUpdates([first, second]));
@@ -224,6 +224,66 @@ describe('Room integrity', () => {
     deleter.getText('t').delete(1, 1);
     expect(checkUpdate(doc, Y.encodeStateAsUpdate(deleter, sv))).toEqual({ complete: false, needs: { client: 1, clock: 1 } });
     expect(() => checkUpdate(doc, halfWayFailing().bad)).toThrow(/refers forward/);
+  });
+
+  it('holds new history forged under a client id another open connection writes, until the owner sent it or left', async () => {
+    const { room } = await loadRoom();
+    const { first, second } = typedTwice();
+    const [owner, forger, reader] = [new FakeConnection(), new FakeConnection(), new FakeConnection()];
+    for (const conn of [owner, forger, reader]) room.addConnection(conn);
+    room.receive(owner, encodeUpdateMessage(first));
+    // The forger claims client 1's next clock with other content: "Z" where client 1 typed "b".
+    const forged = second.slice();
+    expect(forged[8]).toBe('b'.charCodeAt(0));
+    forged[8] = 'Z'.charCodeAt(0);
+    room.receive(forger, encodeUpdateMessage(forged));
+    expect(room.doc.getText('t').toString()).toBe('a');
+    expect(reader.syncUpdates()).toHaveLength(1);
+    // The owner's real edit wins; the forged one, now known history, changes nothing.
+    room.receive(owner, encodeUpdateMessage(second));
+    expect(room.doc.getText('t').toString()).toBe('ab');
+    expect(reader.syncUpdates()).toHaveLength(2);
+
+    // Once the owner has left, the same client id may be written by another connection
+    // (the same person reconnecting, a tab that carried its edits).
+    const writer = new Y.Doc();
+    writer.clientID = 1;
+    const writes: Uint8Array[] = [];
+    writer.on('update', (u: Uint8Array) => writes.push(u));
+    writer.getText('t').insert(0, 'a');
+    writer.getText('t').insert(1, 'b');
+    writer.getText('t').insert(2, 'c');
+    const next = writes[2]!;
+    const other = new FakeConnection();
+    room.addConnection(other);
+    room.receive(other, encodeUpdateMessage(next));
+    expect(room.doc.getText('t').toString()).toBe('ab');
+    room.removeConnection(owner);
+    expect(room.doc.getText('t').toString()).toBe('abc');
+  });
+
+  it('takes Yjs\'s own follow-up transactions as part of the change (formatting clean-up), tagged and stored', async () => {
+    const { room, store, metrics } = await loadRoom({ untagged: 'throw' });
+    const a = new FakeConnection();
+    room.addConnection(a);
+    // Two replicas format overlapping ranges concurrently; integrating the second makes Y.Text
+    // clean up redundant formatting in a transaction of its own, with no origin.
+    const base = new Y.Doc();
+    base.getText('t').insert(0, 'hello world');
+    const one = new Y.Doc();
+    const two = new Y.Doc();
+    Y.applyUpdate(one, Y.encodeStateAsUpdate(base));
+    Y.applyUpdate(two, Y.encodeStateAsUpdate(base));
+    one.getText('t').format(0, 5, { em: true });
+    two.getText('t').format(0, 5, { em: true });
+    room.receive(a, encodeUpdateMessage(Y.encodeStateAsUpdate(base)));
+    room.receive(a, encodeUpdateMessage(Y.encodeStateAsUpdate(one)));
+    room.receive(a, encodeUpdateMessage(Y.encodeStateAsUpdate(two)));
+    expect(metrics.integrityCounts.untaggedChanges).toBe(0);
+    await room.saver.whenIdle();
+    const stored = new Y.Doc();
+    for (const u of (await store.load(room.docId)).updates) Y.applyUpdate(stored, u);
+    expect(Y.encodeStateAsUpdate(stored)).toEqual(Y.encodeStateAsUpdate(room.doc));
   });
 
   it('stores and relays a change made around the tagged path, and counts it', async () => {
