@@ -149,6 +149,14 @@ export function assertPlacedBetweenNeighbours(transaction: Y.Transaction): void 
       const item = structs[i];
       // Items that became garbage (a neighbour was collected) are in no list.
       if (!(item instanceof Y.Item) || item.parent === null) continue;
+      // Its neighbours share its list: a struct that overlaps known history is cut by Yjs and
+      // re-anchored on that history's last item, wherever that is (a forged overlap moved text
+      // into an attribute).
+      for (const neighbour of [item.left, item.right]) {
+        if (neighbour !== null && (neighbour.parent !== item.parent || neighbour.parentSub !== item.parentSub)) {
+          throw new Error(`item ${client}:${item.id.clock} is linked into another list than its own`);
+        }
+      }
       if (item.origin !== null && !hasToTheLeft(item, item.origin)) throw new Error(`item ${client}:${item.id.clock} is not right of its left neighbour`);
       if (item.rightOrigin !== null && !hasToTheRight(item, item.rightOrigin)) throw new Error(`item ${client}:${item.id.clock} is not left of its right neighbour`);
     }

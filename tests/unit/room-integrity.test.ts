@@ -286,6 +286,34 @@ describe('Room integrity', () => {
     expect(Y.encodeStateAsUpdate(stored)).toEqual(Y.encodeStateAsUpdate(room.doc));
   });
 
+  it('fails a change whose overlapping struct Yjs would re-anchor into another list (text into an attribute)', async () => {
+    const corrupted = vi.fn();
+    const { room, store } = await loadRoom({ onCorrupted: corrupted });
+    const writer = new Y.Doc();
+    writer.clientID = 5;
+    writer.getText('title').insert(0, 'ab'); // 5:0-1
+    const heading = new Y.XmlElement('heading');
+    writer.getXmlFragment('prosemirror').insert(0, [heading]); // 5:2
+    heading.setAttribute('level', '1' as never); // 5:3
+    const honest = Y.encodeStateAsUpdate(writer);
+    const [a, b] = [new FakeConnection(), new FakeConnection()];
+    room.addConnection(a);
+    room.addConnection(b);
+    room.receive(a, encodeUpdateMessage(honest));
+    // Client 5's history again from clock 0, as one string in the title, one clock longer: Yjs
+    // skips the known clocks and anchors the rest on 5:3, the heading's attribute.
+    const forger = new Y.Doc();
+    forger.clientID = 5;
+    forger.getText('title').insert(0, 'wxyzq');
+    const forged = Y.encodeStateAsUpdate(forger);
+    expect(checkUpdate(room.doc, forged)).toMatchObject({ complete: true });
+    expect(() => room.receive(a, encodeUpdateMessage(forged))).toThrow(ProtocolError);
+    expect(corrupted).toHaveBeenCalledTimes(1);
+    expect(b.syncUpdates()).toEqual([honest]);
+    await room.saver.whenIdle();
+    expect(store.appended).toEqual([honest]);
+  });
+
   it('stores and relays a change made around the tagged path, and counts it', async () => {
     const { room, store, metrics } = await loadRoom({ untagged: 'store' });
     const b = new FakeConnection();
