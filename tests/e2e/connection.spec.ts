@@ -49,7 +49,7 @@ test('copy link puts the share link on the clipboard and exports download the do
     HTML: ['<h1>Export me</h1>', '<h2>Section</h2>', '<p>Body text</p>'],
   };
   for (const [label, fragments] of Object.entries(expected)) {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: label, exact: true }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label, exact: true }).click()]);
     const file = await download.path();
     const content = fs.readFileSync(file, 'utf8');
     for (const fragment of fragments) expect(content, `${label} export`).toContain(fragment);
