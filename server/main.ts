@@ -26,6 +26,7 @@ try {
     publicUrl: config.publicUrl,
     processMetrics: true,
     relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
+    region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
   });
   exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });
   log.info(`Concord is ready at ${server.url}`);

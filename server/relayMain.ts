@@ -18,5 +18,6 @@ const server = await startServer({
   publicUrl: config.publicUrl,
   processMetrics: true,
   relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
+  region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
 });
 exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger } from './log';
 import { Metrics, type RelayStats } from './metrics';
+import { Replicator, type ReplicatorOptions } from './replication/Replicator';
 import { Relay, DEFAULT_RELAY_OPTIONS, type RelayOptions, type ShutdownReport } from './relay/Relay';
 import { HttpRoutes } from './http/HttpRoutes';
 import { errorPage } from './http/errorPage';
@@ -30,6 +31,8 @@ export interface StartOptions {
   /** Collect Node process metrics (event-loop lag, memory); once per process. */
   processMetrics?: boolean;
   relay?: Partial<RelayOptions>;
+  /** Run as one region of several (REGION, PEERS, CLUSTER_SECRET); absent: a single region. */
+  region?: Omit<ReplicatorOptions, 'publicUrl'> & { publicUrl?: string | undefined };
 }
 
 export interface RunningServer {
@@ -39,6 +42,8 @@ export interface RunningServer {
   /** ws://host:port/ws — the y-websocket provider's serverUrl */
   wsUrl: string;
   relay: Relay;
+  /** The region replicator, when running as one region of several. */
+  replicator: Replicator | null;
   store: DocumentStore;
   metrics: Metrics;
   /**
@@ -54,7 +59,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // The gauges read the relay's stats only at scrape time, after it exists.
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
   const relay: Relay = new Relay(store, log, metrics, { ...DEFAULT_RELAY_OPTIONS, ...options.relay });
-  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date() });
+  const replicator = options.region ? new Replicator(relay, store, log, options.region) : null;
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator });
 
   const server = http.createServer();
   // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.
@@ -82,6 +88,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
     if (relay.handleUpgrade(req, socket, head)) return;
+    if (replicator?.handleUpgrade(req, socket, head)) return;
     if (next?.handleUpgrade) {
       next.handleUpgrade(req, socket, head).catch((err: unknown) => {
         log.warn({ err }, 'next upgrade failed');
@@ -109,13 +116,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const displayHost = !options.host || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const hostInUrl = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
   const url = `http://${hostInUrl}:${port}`;
-  log.info({ port, url, storage: store.kind, web: options.next || 'off' }, 'listening');
+  log.info({ port, url, storage: store.kind, web: options.next || 'off', region: options.region?.region }, 'listening');
+  await replicator?.start();
 
   let closing: Promise<ShutdownReport> | null = null;
   const close = () =>
     (closing ??= (async () => {
       log.info('shutting down: closing connections and saving documents');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await replicator?.stop();
       const report = await relay.close();
       server.closeAllConnections();
       await serverClosed;
@@ -126,5 +135,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return report;
     })());
 
-  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, store, metrics, close };
+  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, replicator, store, metrics, close };
 }

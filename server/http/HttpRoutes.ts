@@ -13,6 +13,8 @@ import { errorPage } from './errorPage';
 import { BodyError } from './readJsonBody';
 import { BASE_HEADERS, sendError, sendJson, sendText } from './respond';
 
+import type { Replicator } from '../replication/Replicator';
+
 export interface HttpRoutesDeps {
   store: DocumentStore;
   relay: Relay;
@@ -21,6 +23,8 @@ export interface HttpRoutesDeps {
   /** Fixed base URL for links, or undefined to derive it from the request. */
   publicUrl: string | undefined;
   startedAt: Date;
+  /** Region replication, when this server is one region of several. */
+  replicator?: Replicator | null;
 }
 
 const DOCUMENT_PATH = /^\/api\/docs\/([^/]*)(\/[a-z]+)?$/;
@@ -39,6 +43,7 @@ export class HttpRoutes {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path === '/healthz') return this.respond(res, () => allow(req, res, ['GET', 'HEAD']) && this.health(res));
+    if (path === '/api/regions') return this.respond(res, () => allow(req, res, ['GET']) && this.regions(res));
     if (path === '/metrics') return this.respond(res, () => allow(req, res, ['GET']) && this.metrics(res));
     if (path === '/api/docs') return this.respond(res, () => allow(req, res, ['POST']) && this.documents.create(req, res));
     const doc = DOCUMENT_PATH.exec(path);
@@ -96,13 +101,21 @@ export class HttpRoutes {
       this.deps.log.error({ err }, 'health check: storage unavailable');
       storage = 'error';
     }
+    const replicator = this.deps.replicator;
     sendJson(res, storage === 'ok' ? 200 : 503, {
       status: storage === 'ok' ? 'ok' : 'degraded',
       storage: { kind: this.deps.store.kind, status: storage },
       connections: stats.connections,
       documentsLoaded: stats.documentsLoaded,
       uptimeSeconds: Math.round((Date.now() - this.deps.startedAt.getTime()) / 1000),
+      ...(replicator ? { region: replicator.regions()[0]!.name, peers: await replicator.status() } : {}),
     });
+  }
+
+  /** GET /api/regions: this region and its peers' public URLs (the editor keeps them for failover). */
+  private regions(res: ServerResponse): void {
+    const regions = this.deps.replicator?.regions() ?? [];
+    sendJson(res, 200, { region: regions[0]?.name ?? null, regions: regions.map(({ name, url }) => ({ name, url })) });
   }
 
   private async metrics(res: ServerResponse): Promise<void> {

@@ -6,7 +6,7 @@
  * (y-websocket-server's closeConn drops the doc before its write finishes: the bug class to avoid).
  */
 import type { Logger } from 'pino';
-import { DocumentDeletedError, type DocumentStore } from '../storage/DocumentStore';
+import { DocumentDeletedError, type DirtyOptions, type DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import type { ChangeOrigin } from './origins';
 
@@ -46,6 +46,8 @@ export interface SaverHooks {
   snapshot(): Uint8Array;
   /** The document's state vector now, taken as a batch is formed (it then describes exactly what the batch completes). */
   stateVector?(): Uint8Array | null;
+  /** Options for the batch's append: which peer regions it makes dirty (see originPolicy). */
+  appendOptions?(batch: PendingUpdate[]): DirtyOptions | undefined;
   /** Called after a batch is durably stored, with the state vector of everything stored. */
   onSaved?(batch: PendingUpdate[], lastSeq: number, storedStateVector: Uint8Array | null): void;
   /**
@@ -189,7 +191,7 @@ export class DocumentSaver {
         const batchStateVector = this.hooks.stateVector?.() ?? null;
         const started = performance.now();
         try {
-          this.lastSeq = await this.store.append(this.docId, batch.map((p) => p.update));
+          this.lastSeq = await this.store.append(this.docId, batch.map((p) => p.update), this.hooks.appendOptions?.(batch));
         } catch (err) {
           this.metrics.saved((performance.now() - started) / 1000, false);
           if (err instanceof DocumentDeletedError) {

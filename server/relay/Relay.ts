@@ -20,9 +20,13 @@ import { authorize, type Refusal } from '../auth/authorize';
 import type { SaverOptions } from './DocumentSaver';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionDeps, type SessionLimits } from './Session';
+import type { RoomListener } from './RoomListener';
 import { SendBatcher } from './SendBatcher';
 
 export const RELAY_PATH_PREFIX = '/ws/';
+
+/** A document's access changed: here (fromPeer undefined) or as merged from a peer region. */
+export type AccessListener = (docId: string, access: AccessState, fromPeer: string | undefined) => void;
 
 /** How the door says each refusal (see server/auth/authorize.ts). */
 const REFUSAL_CLOSE: Record<Refusal, [code: number, reason: string]> = {
@@ -74,6 +78,10 @@ export class Relay {
   private readonly rooms = new Map<string, Room>();
   /** One load per document, shared by every connection that arrives while it runs. */
   private readonly loading = new Map<string, Promise<Room>>();
+  /** Everything besides connections that takes rooms' changes (shared with every room). */
+  private readonly listeners: RoomListener[] = [];
+  private readonly accessListeners: AccessListener[] = [];
+  private dirtyFor: () => readonly string[] = () => [];
   /** Rooms dropped after a failed change, until everything they applied before it is stored. */
   private readonly reloading = new Map<string, Promise<void>>();
   private readonly sessions = new Set<Session>();
@@ -113,6 +121,11 @@ export class Relay {
     return { connections: this.sessions.size, documentsLoaded: this.rooms.size };
   }
 
+  /** The documents loaded in memory now. */
+  loadedDocIds(): string[] {
+    return Array.from(this.rooms.keys());
+  }
+
   /** The in-memory room of a document, if loaded (fresher than storage). */
   loadedRoom(docId: string): Room | undefined {
     return this.rooms.get(docId);
@@ -145,7 +158,8 @@ export class Relay {
   }
 
   /** Re-checks every open connection of a document after its links were rotated. */
-  accessChanged(docId: string, access: AccessState): void {
+  accessChanged(docId: string, access: AccessState, fromPeer?: string): void {
+    for (const listener of this.accessListeners) listener(docId, access, fromPeer);
     for (const session of this.sessions) {
       if (session.docId !== docId || session.token === null || session.role === null) continue;
       if (access.deleted) session.close(CloseCode.documentDeleted, 'document deleted');
@@ -154,8 +168,8 @@ export class Relay {
   }
 
   /** Closes every connection of a deleted document and drops it from memory without saving. */
-  documentDeleted(docId: string): void {
-    this.accessChanged(docId, { ...INITIAL_ACCESS, deleted: true });
+  documentDeleted(docId: string, fromPeer?: string): void {
+    this.accessChanged(docId, { ...INITIAL_ACCESS, deleted: true }, fromPeer);
     const room = this.rooms.get(docId);
     if (room) {
       this.rooms.delete(docId);
@@ -301,6 +315,8 @@ export class Relay {
         batcher: this.batcher,
         onCorrupted: this.reload,
         onDeleted: this.deletedInStorage,
+        listeners: this.listeners,
+        dirtyFor: () => this.dirtyFor(),
       }))
         .then((room) => {
           this.rooms.set(docId, room);
@@ -348,6 +364,41 @@ export class Relay {
     const room = this.rooms.get(session.docId);
     if (room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
   };
+
+  /** Adds something that takes every room's changes (a region link, …); see RoomListener. */
+  addRoomListener(listener: RoomListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Called for every change of a document's links (rotation, deletion), and with the peer it came from. */
+  onAccessChanged(listener: AccessListener): void {
+    this.accessListeners.push(listener);
+  }
+
+  /** Which peer regions stored changes must be marked dirty for (the replicator sets it). */
+  setDirtyFor(peers: () => readonly string[]): void {
+    this.dirtyFor = peers;
+  }
+
+  /**
+   * Loads a document (or takes the loaded room) and holds it in memory without a connection
+   * until `release` — a region link applying a peer's change, a catch-up pass.
+   */
+  async openDocument(docId: string): Promise<{ room: Room; release: () => void }> {
+    for (;;) {
+      const room = await this.getRoom(docId);
+      if (room.isDestroyed) continue;
+      this.cancelUnload(docId);
+      const letGo = room.hold();
+      return {
+        room,
+        release: () => {
+          letGo();
+          if (this.rooms.get(docId) === room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
+        },
+      };
+    }
+  }
 
   private scheduleUnload(room: Room): void {
     this.cancelUnload(room.docId);

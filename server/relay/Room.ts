@@ -28,7 +28,9 @@ import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOption
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type ClientWrites, type NeededClock, type UpdateReadiness } from './updateGuard';
-import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin } from './origins';
+import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type PeerOrigin } from './origins';
+import { routes } from './originPolicy';
+import type { RoomListener } from './RoomListener';
 import type { RoomConnection } from './RoomConnection';
 import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
 import type { SendBatcher } from './SendBatcher';
@@ -73,6 +75,10 @@ export interface RoomDeps {
   /** Called when storage refused a write because the document is deleted: its saver has stopped for good. */
   onDeleted?: (room: Room) => void;
   untaggedChanges?: UntaggedChangePolicy;
+  /** Everything besides connections that takes this room's changes (region links, …); read on every change. */
+  listeners?: readonly RoomListener[];
+  /** Peer regions a change routed to 'regions' must reach: stored changes mark them dirty in the same transaction. */
+  dirtyFor?: () => readonly string[];
   /**
    * When given (the relay), changes are collected and sent in batches: updates once the task that
    * applied them is over, presence at the end of the event-loop turn (see Fanout); without it
@@ -122,6 +128,10 @@ export class Room {
   /** Which open connection writes each client id's new history, and the reverse (see contestedWrite). */
   private readonly writers = new Map<number, ChangeOrigin>();
   private readonly ownedBy = new Map<ChangeOrigin, number[]>();
+  /** Peer regions' updates waiting for their dependencies (see applyRemoteUpdate). */
+  private readonly remoteWaiting = new Map<PeerOrigin, { update: Uint8Array; needs: NeededClock }[]>();
+  /** Holders besides connections (see hold). */
+  private holds = 0;
 
   /** Loads a document from storage. Throws if the store does. */
   static async load(docId: string, deps: RoomDeps): Promise<Room> {
@@ -176,6 +186,11 @@ export class Room {
       onDeleted() {
         room.deps.onDeleted?.(room);
       },
+      appendOptions(batch) {
+        const peers = room.deps.dirtyFor?.();
+        if (!peers || peers.length === 0 || !batch.some((p) => routes(p.origin, 'regions'))) return undefined;
+        return { dirtyFor: peers };
+      },
     };
     this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);
     this.onAwarenessUpdate = (change, origin) => this.handleAwarenessUpdate(change, origin);
@@ -202,7 +217,92 @@ export class Room {
 
   /** True when no one is connected and every change is stored: safe to unload. */
   get unloadable(): boolean {
-    return this.connections.size === 0 && this.saver.idle;
+    return this.connections.size === 0 && this.holds === 0 && this.saver.idle;
+  }
+
+  /**
+   * Keeps the room in memory without a connection (a region link applying a peer's changes, a
+   * catch-up pass); returns the function that lets go. The owner decides when to unload.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+    };
+  }
+
+  /**
+   * A change from another region (trusted, authenticated): checked like a client's, applied whole
+   * when it can be, else kept until what it needs arrives. Returns false when it was malformed.
+   */
+  applyRemoteUpdate(origin: PeerOrigin, update: Uint8Array): boolean {
+    let readiness: UpdateReadiness;
+    try {
+      readiness = checkUpdate(this.doc, update);
+    } catch (err) {
+      this.deps.log.error({ err, docId: this.docId, peer: origin.peerId }, 'a peer region sent an update that is not valid; dropped');
+      return false;
+    }
+    if (!readiness.complete) {
+      let waiting = this.remoteWaiting.get(origin);
+      if (!waiting) this.remoteWaiting.set(origin, (waiting = []));
+      waiting.push({ update, needs: readiness.needs });
+      return true;
+    }
+    if (!this.change(origin, (doc) => Y.applyUpdate(doc, update, origin))) return false;
+    this.retryRemoteWaiting();
+    this.retryWaiting();
+    return true;
+  }
+
+  /** Forgets a peer's updates still waiting and its presence (its link dropped: catch-up sends what is missing). */
+  forgetPeer(origin: PeerOrigin): void {
+    this.remoteWaiting.delete(origin);
+    const clients = this.controlled.get(origin);
+    this.controlled.delete(origin);
+    if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), origin);
+  }
+
+  /** Presence from a peer region's clients. */
+  applyRemotePresence(origin: PeerOrigin, update: Uint8Array): void {
+    if (!this.controlled.has(origin)) this.controlled.set(origin, new Set());
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin);
+    } catch (err) {
+      this.deps.log.warn({ err, docId: this.docId, peer: origin.peerId }, 'invalid presence from a peer region; dropped');
+    }
+  }
+
+  private retryRemoteWaiting(): void {
+    let progress = true;
+    while (progress && this.remoteWaiting.size > 0) {
+      progress = false;
+      for (const [origin, waiting] of this.remoteWaiting) {
+        for (let i = 0; i < waiting.length; i++) {
+          const entry = waiting[i]!;
+          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock) continue;
+          let readiness: UpdateReadiness;
+          try {
+            readiness = checkUpdate(this.doc, entry.update);
+          } catch (err) {
+            this.deps.log.error({ err, docId: this.docId, peer: origin.peerId }, 'a peer region\'s waiting update is not valid; dropped');
+            waiting.splice(i--, 1);
+            continue;
+          }
+          if (!readiness.complete) {
+            entry.needs = readiness.needs;
+            continue;
+          }
+          waiting.splice(i--, 1);
+          if (!this.change(origin, (doc) => Y.applyUpdate(doc, entry.update, origin))) return;
+          progress = true;
+        }
+        if (waiting.length === 0) this.remoteWaiting.delete(origin);
+      }
+    }
   }
 
   /** Adds a connection and starts the sync handshake (server's step 1, then current presence). */
@@ -617,9 +717,13 @@ export class Room {
     this.version++;
     // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
     // end of the event-loop turn at the earliest, so the storage write never delays the relay.
-    this.fanout.update(update, from);
-    this.saver.enqueue(update, from);
-    this.approxBytes += update.byteLength;
+    if (routes(from, 'clients')) this.fanout.update(update, from);
+    if (routes(from, 'storage')) {
+      this.saver.enqueue(update, from);
+      this.approxBytes += update.byteLength;
+    }
+    const listeners = this.deps.listeners;
+    if (listeners) for (const listener of listeners) if (routes(from, listener.destination)) listener.onChange(this, update, from);
   }
 
   private handleAwarenessUpdate({ added, updated, removed }: AwarenessChange, origin: unknown): void {
@@ -628,7 +732,16 @@ export class Room {
       for (const id of added) controlled.add(id);
       for (const id of removed) controlled.delete(id);
     }
-    this.fanout.presenceChanged(added.concat(updated, removed));
+    const changed = added.concat(updated, removed);
+    this.fanout.presenceChanged(changed);
+    const listeners = this.deps.listeners;
+    if (!listeners || !isChangeOrigin(origin)) return;
+    let update: Uint8Array | null = null;
+    for (const listener of listeners) {
+      if (!listener.onPresence || !routes(origin, listener.destination)) continue;
+      update ??= awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
+      listener.onPresence(this, update, origin);
+    }
   }
 
   private send(conn: RoomConnection, type: number, message: Uint8Array): void {

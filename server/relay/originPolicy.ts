@@ -1,0 +1,28 @@
+/**
+ * The one place that decides, for a change of each origin, where it goes: into this server's
+ * storage, to this server's clients, over the region links, to the other instances of this
+ * region. Room.forward asks it for every completed change, and every room listener (a region
+ * link, a bus between instances, the history recorder) is handed only what its destination takes,
+ * so no feature re-decides it and nothing echoes back where it came from.
+ */
+import type { ChangeOrigin } from './origins';
+
+/** Where a change can go from a room. */
+export type Destination = 'storage' | 'clients' | 'regions' | 'instances';
+
+const ROUTES: Readonly<Record<ChangeOrigin['kind'], ReadonlySet<Destination>>> = {
+  // A client's change, or the server's own (a restore, a repair): everywhere.
+  client: new Set(['storage', 'clients', 'regions', 'instances']),
+  server: new Set(['storage', 'clients', 'regions', 'instances']),
+  // From another region: stored and shown here, never sent on to third regions — the origin
+  // region sends it to each of them itself (a change crosses the links at most R−1 times), and
+  // its durable backlog covers a region it cannot reach yet.
+  peer: new Set(['storage', 'clients', 'instances']),
+  // Loaded from our own storage: already stored and already replicated from where it was made.
+  storage: new Set(['clients']),
+};
+
+/** True when a change of `origin` goes to `destination`. */
+export function routes(origin: ChangeOrigin, destination: Destination): boolean {
+  return ROUTES[origin.kind].has(destination);
+}

@@ -1,0 +1,448 @@
+/**
+ * Active-active replication between regions (issue #12). Every region is a leader: it serves its
+ * own clients and stores their changes, and this replicator
+ *   - keeps one verified link to each peer region (it dials every URL in PEERS and accepts
+ *     `/cluster/link`; when two links to one region exist, the one dialed by the smaller name stays),
+ *   - sends each change its own clients make to every linked peer as it happens (a RoomListener
+ *     with destination 'regions': originPolicy never routes a peer's change on, so nothing echoes),
+ *   - and drains the durable backlog: every stored change marks the document dirty for every
+ *     known peer in the same transaction; a catch-up pass compares state with the peer
+ *     (state vector, digest, access) and sends only what it lacks, then clears the mark it read,
+ *     so a change made meanwhile keeps the document dirty. Documents nobody has open are opened
+ *     for the pass and let go after it.
+ * A peer first seen by this process (or seen with another storage id: its data was lost) gets
+ * every document marked dirty, so a region restarted empty is rebuilt by its peers.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import * as Y from 'yjs';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import { mergeAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
+import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
+import { isDocId } from '../../lib/ids';
+import type { DocumentStore } from '../storage/DocumentStore';
+import type { Relay } from '../relay/Relay';
+import type { Room } from '../relay/Room';
+import type { RoomListener } from '../relay/RoomListener';
+import type { ChangeOrigin } from '../relay/origins';
+import { LinkRefusedError, runHandshake, type LinkRole } from './handshake';
+import { wsLinkChannel } from './wsLinkChannel';
+import { PeerLink } from './PeerLink';
+import type { DocumentState, ReplicationMessage } from './replicationFrames';
+
+export const CLUSTER_LINK_PATH = '/cluster/link';
+
+export interface ReplicatorOptions {
+  region: string;
+  secret: string;
+  /** Base URLs of the other regions (`PEERS`). */
+  peers: readonly URL[];
+  /** The URL browsers use to reach this region (for failover), if any. */
+  publicUrl?: string | undefined;
+  /** Time between catch-up passes while a link is up. */
+  catchUpIntervalMs?: number;
+  /** Documents compared with a peer at once in a pass. */
+  catchUpConcurrency?: number;
+  /** Catch-up waits while a link holds more than this unsent (live changes never wait). */
+  maxBufferedBytes?: number;
+  /** Redial delay after a link drops or a dial fails: doubles from this up to 5 s. */
+  redialMs?: number;
+}
+
+/** What /healthz and /metrics show of one peer. */
+export interface PeerStatus {
+  region: string | null;
+  url: string | null;
+  state: 'up' | 'down';
+  lastContact: string | null;
+  /** Age of the oldest unconfirmed change for this peer, in seconds (0 when none). */
+  lagSeconds: number;
+  backlog: { documents: number; bytes: number };
+  publicUrl: string | null;
+}
+
+const STATE_TIMEOUT_MS = 15_000;
+const BACKLOG_PAGE = 100;
+
+export class Replicator implements RoomListener {
+  readonly destination = 'regions' as const;
+  private readonly links = new Map<string, PeerLink>();
+  /** Peer regions this process has linked with, and the storage id each had. */
+  private readonly known = new Map<string, string | undefined>();
+  private readonly publicUrls = new Map<string, string | undefined>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+  private readonly dialers = new Set<Dialer>();
+  private readonly passes = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private storageId: string | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly relay: Relay,
+    private readonly store: DocumentStore,
+    private readonly log: Logger,
+    private readonly options: ReplicatorOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.storageId = await this.store.storageId();
+    this.relay.addRoomListener(this);
+    this.relay.setDirtyFor(() => Array.from(this.known.keys()));
+    this.relay.onAccessChanged((docId, access, fromPeer) => {
+      if (fromPeer === undefined) void this.localAccessChanged(docId, access);
+    });
+    for (const url of this.options.peers) {
+      const dialer = new Dialer(url, this);
+      this.dialers.add(dialer);
+      dialer.dial();
+    }
+    this.timer = setInterval(() => this.catchUpAll(), this.options.catchUpIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const dialer of this.dialers) dialer.stop();
+    for (const link of this.links.values()) link.close(1001, 'region shutting down');
+    await Promise.allSettled(this.passes.values());
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** Takes `/cluster/link` upgrades; returns false for any other path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = new URL(req.url ?? '/', 'http://link.invalid').pathname;
+    if (path !== CLUSTER_LINK_PATH) return false;
+    if (this.stopped) {
+      socket.destroy();
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      void this.establish(ws, 'acceptor', `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    });
+    return true;
+  }
+
+  /** The regions' public URLs, this one first (for the editor's failover). */
+  regions(): { name: string; url: string | null; self: boolean }[] {
+    const out = [{ name: this.options.region, url: this.options.publicUrl ?? null, self: true }];
+    for (const [name, url] of this.publicUrls) out.push({ name, url: url ?? null, self: false });
+    return out;
+  }
+
+  /** Links currently up, by region (tests). */
+  link(region: string): PeerLink | undefined {
+    return this.links.get(region);
+  }
+
+  async status(): Promise<PeerStatus[]> {
+    const out: PeerStatus[] = [];
+    const seen = new Set<string>();
+    for (const dialer of this.dialers) {
+      const region = dialer.region;
+      if (region) seen.add(region);
+      out.push(await this.peerStatus(region, dialer.url.toString()));
+    }
+    for (const region of this.known.keys()) if (!seen.has(region)) out.push(await this.peerStatus(region, null));
+    return out;
+  }
+
+  // RoomListener: a change of one of our clients (or the server's own) goes to every linked peer.
+  onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
+    for (const link of this.links.values()) link.send({ type: 'update', docId: room.docId, update });
+  }
+
+  onPresence(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
+    for (const link of this.links.values()) link.send({ type: 'presence', docId: room.docId, update });
+  }
+
+  /** @internal Called by a Dialer with a fresh socket. */
+  async establish(ws: WebSocket, role: LinkRole, address: string): Promise<PeerLink | null> {
+    const channel = wsLinkChannel(ws);
+    let peer;
+    try {
+      peer = await runHandshake(
+        channel,
+        role,
+        { region: this.options.region, secret: this.options.secret, publicUrl: this.options.publicUrl, storageId: this.storageId },
+        { log: this.log, peerAddress: address },
+      );
+    } catch (err) {
+      if (!(err instanceof LinkRefusedError)) this.log.error({ err, address }, 'cluster link handshake failed');
+      return null;
+    }
+    const region = peer.peerRegion;
+    const existing = this.links.get(region);
+    const dialerName = role === 'dialer' ? this.options.region : region;
+    if (existing && !existing.isClosed) {
+      // Two links to one region (both dialed at once): keep the one dialed by the smaller name.
+      const existingDialer = existing.dialed ? this.options.region : region;
+      if (existingDialer <= dialerName) {
+        channel.close(1000, 'duplicate link');
+        return existing;
+      }
+      existing.close(1000, 'duplicate link');
+    }
+    const link = new PeerLink(peer, role === 'dialer', channel, () => ws.bufferedAmount, {
+      onMessage: (l, message) => void this.receive(l, message),
+      onClosed: (l) => this.linkClosed(l),
+    }, this.log);
+    this.links.set(region, link);
+    this.publicUrls.set(region, peer.peerPublicUrl);
+    this.log.info({ peer: region, role, address }, 'cluster link up');
+    const previousStorage = this.known.get(region);
+    if (!this.known.has(region) || previousStorage !== peer.peerStorageId) {
+      // First contact since we started, or its data was replaced: compare everything once.
+      this.known.set(region, peer.peerStorageId);
+      const marked = await this.store.markAllDirty(region);
+      this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
+    }
+    this.catchUp(link);
+    return link;
+  }
+
+  private linkClosed(link: PeerLink): void {
+    if (this.links.get(link.region) === link) this.links.delete(link.region);
+    this.log.warn({ peer: link.region }, 'cluster link down');
+    for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
+    // Presence of that region's clients disappears; its waiting updates are re-sent by catch-up.
+    for (const docId of this.openDocIds()) this.relay.loadedRoom(docId)?.forgetPeer(link.origin);
+  }
+
+  private *openDocIds(): Iterable<string> {
+    yield* this.relay.loadedDocIds();
+  }
+
+  private async receive(link: PeerLink, message: ReplicationMessage): Promise<void> {
+    if (!isDocId(message.docId)) {
+      this.log.error({ peer: link.region }, 'replication frame names an invalid document id; ignored');
+      return;
+    }
+    try {
+      switch (message.type) {
+        case 'update':
+          await this.applyUpdate(link, message.docId, message.update);
+          return;
+        case 'presence':
+          this.relay.loadedRoom(message.docId)?.applyRemotePresence(link.origin, message.update);
+          return;
+        case 'access':
+          await this.mergeAccess(link, message.docId, message.access);
+          return;
+        case 'state':
+          await this.answerState(link, message);
+          return;
+        case 'stateReply':
+          return;
+      }
+    } catch (err) {
+      this.log.error({ err, peer: link.region, docId: message.docId, type: message.type }, 'could not handle a replication message');
+    }
+  }
+
+  private async applyUpdate(link: PeerLink, docId: string, update: Uint8Array): Promise<void> {
+    if ((await this.store.getDocument(docId))?.access.deleted) return;
+    const { room, release } = await this.relay.openDocument(docId);
+    try {
+      room.applyRemoteUpdate(link.origin, update);
+    } finally {
+      release();
+    }
+  }
+
+  /** A peer's access merged with ours; connections whose link was rotated away (or deleted) close. */
+  private async mergeAccess(link: PeerLink, docId: string, incoming: AccessState): Promise<AccessState> {
+    const before = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
+    const merged = await this.store.updateAccess(docId, (current) => mergeAccess(current, incoming));
+    if (sameAccess(before, merged)) return merged;
+    if (merged.deleted && !before.deleted) this.relay.documentDeleted(docId, link.region);
+    else this.relay.accessChanged(docId, merged, link.region);
+    return merged;
+  }
+
+  private async localAccessChanged(docId: string, _access: AccessState): Promise<void> {
+    // The API stored it already; read it back whole (documentDeleted reports only the flag) and
+    // mark it dirty, so a peer that is down gets it in catch-up.
+    const peers = Array.from(this.known.keys());
+    const access = await this.store.updateAccess(docId, (current) => current, { dirtyFor: peers });
+    for (const link of this.links.values()) link.send({ type: 'access', docId, access });
+  }
+
+  /** What we hold of a document, for a state request or reply. */
+  private async describe(docId: string): Promise<{ access: AccessState; doc: Y.Doc | null; release: () => void }> {
+    const access = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
+    if (access.deleted) return { access, doc: null, release: () => undefined };
+    const { room, release } = await this.relay.openDocument(docId);
+    return { access, doc: room.doc, release };
+  }
+
+  /** A peer asks what we hold: send what it lacks, then, once our storage has everything, our state. */
+  private async answerState(link: PeerLink, request: DocumentState): Promise<void> {
+    await this.mergeAccess(link, request.docId, request.access);
+    const { access, doc, release } = await this.describe(request.docId);
+    try {
+      if (doc) {
+        const missing = Y.encodeStateAsUpdate(doc, request.stateVector);
+        if (hasContent(missing)) link.send({ type: 'update', docId: request.docId, update: missing });
+        const room = this.relay.loadedRoom(request.docId);
+        if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
+      }
+      link.send({ type: 'stateReply', docId: request.docId, request: request.request, ...this.stateOf(doc), access });
+    } finally {
+      release();
+    }
+  }
+
+  private stateOf(doc: Y.Doc | null): { stateVector: Uint8Array; digest: Uint8Array } {
+    if (!doc) return { stateVector: new Uint8Array([0]), digest: new Uint8Array(0) };
+    return { stateVector: Y.encodeStateVector(doc), digest: documentDigest(doc) };
+  }
+
+  private catchUpAll(): void {
+    for (const link of this.links.values()) this.catchUp(link);
+  }
+
+  /** Runs one pass over the peer's backlog unless one is running. */
+  private catchUp(link: PeerLink): void {
+    if (this.passes.has(link.region) || this.stopped) return;
+    const pass = this.runPass(link)
+      .catch((err: unknown) => this.log.error({ err, peer: link.region }, 'catch-up pass failed'))
+      .finally(() => this.passes.delete(link.region));
+    this.passes.set(link.region, pass);
+  }
+
+  private async runPass(link: PeerLink): Promise<void> {
+    const limit = this.options.catchUpConcurrency ?? 8;
+    const maxBuffered = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.listBacklog(link.region, BACKLOG_PAGE, after);
+      if (page.length === 0 || link.isClosed) return;
+      after = page[page.length - 1]!.docId;
+      for (let i = 0; i < page.length; i += limit) {
+        // Bounded memory and no stall of live traffic: wait while the socket is full.
+        while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (link.isClosed) return;
+        await Promise.all(page.slice(i, i + limit).map((entry) => this.confirm(link, entry.docId, entry.mark)));
+      }
+      if (page.length < BACKLOG_PAGE) return;
+    }
+  }
+
+  /** Compares one document with the peer; clears the backlog mark once the peer holds all of it. */
+  private async confirm(link: PeerLink, docId: string, mark: number): Promise<void> {
+    const { access, doc, release } = await this.describe(docId);
+    try {
+      const ours = this.stateOf(doc);
+      const reply = await link.askState({ docId, access, ...ours }, STATE_TIMEOUT_MS);
+      if (reply === null) return;
+      const merged = await this.mergeAccess(link, docId, reply.access);
+      if (merged.deleted) {
+        if (reply.access.deleted) await this.store.clearBacklog(link.region, docId, mark);
+        return;
+      }
+      if (!doc) return;
+      if (equalBytes(reply.stateVector, ours.stateVector) && equalBytes(reply.digest, ours.digest) && sameAccess(reply.access, merged)) {
+        await this.store.clearBacklog(link.region, docId, mark);
+        return;
+      }
+      // The peer lacks something (content, or deletions a state vector cannot show): send it all
+      // relative to its state vector, which always carries our whole delete set. The next pass confirms.
+      const missing = Y.encodeStateAsUpdate(doc, reply.stateVector);
+      link.send({ type: 'update', docId, update: missing });
+    } finally {
+      release();
+    }
+  }
+
+  private async peerStatus(region: string | null, url: string | null): Promise<PeerStatus> {
+    const link = region ? this.links.get(region) : undefined;
+    const stats = region ? await this.store.backlogStats(region) : { documents: 0, bytes: 0, oldestSince: null };
+    return {
+      region,
+      url,
+      state: link && !link.isClosed ? 'up' : 'down',
+      lastContact: link ? new Date(link.lastContact).toISOString() : null,
+      lagSeconds: stats.oldestSince === null ? 0 : Math.max(0, (Date.now() - stats.oldestSince) / 1000),
+      backlog: { documents: stats.documents, bytes: stats.bytes },
+      publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,
+    };
+  }
+}
+
+/** Dials one PEERS URL, and again (with back-off) whenever its link drops. */
+class Dialer {
+  region: string | null = null;
+  private delay: number;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private socket: WebSocket | null = null;
+
+  constructor(
+    readonly url: URL,
+    private readonly replicator: Replicator,
+  ) {
+    this.delay = 100;
+  }
+
+  dial(): void {
+    if (this.stopped) return;
+    const target = new URL(CLUSTER_LINK_PATH, this.url);
+    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(target, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: 5000 });
+    this.socket = ws;
+    let settled = false;
+    ws.on('error', () => {
+      if (!settled) {
+        settled = true;
+        this.dialLater();
+      }
+    });
+    ws.once('close', () => {
+      if (!settled) {
+        settled = true;
+        this.dialLater();
+      }
+    });
+    void this.replicator.establish(ws, 'dialer', this.url.toString()).then((link) => {
+      if (link === null) {
+        if (!settled) {
+          settled = true;
+          ws.terminate();
+          this.dialLater();
+        }
+        return;
+      }
+      settled = true;
+      this.region = link.region;
+      this.delay = 100;
+    });
+  }
+
+  dialLater(): void {
+    if (this.stopped || this.timer) return;
+    const wait = this.delay * (1 + Math.random());
+    this.delay = Math.min(this.delay * 2, 5000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dial();
+    }, wait);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.socket?.terminate();
+  }
+}
+
+function hasContent(update: Uint8Array): boolean {
+  const { structs, ds } = Y.decodeUpdate(update);
+  return structs.length > 0 || ds.clients.size > 0;
+}
+
+function sameAccess(a: AccessState, b: AccessState): boolean {
+  return a.deleted === b.deleted && a.editEpoch === b.editEpoch && a.viewEpoch === b.viewEpoch && a.editVerifier === b.editVerifier && a.viewVerifier === b.viewVerifier;
+}
