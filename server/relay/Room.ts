@@ -252,7 +252,7 @@ export class Room {
       waiting.push({ update, needs: readiness.needs });
       return true;
     }
-    if (!this.change(origin, (doc) => Y.applyUpdate(doc, update, origin))) return false;
+    if (!this.change(origin, (doc) => Y.applyUpdate(doc, update, origin), readiness.writes)) return false;
     this.retryRemoteWaiting();
     this.retryWaiting();
     return true;
@@ -297,7 +297,7 @@ export class Room {
             continue;
           }
           waiting.splice(i--, 1);
-          if (!this.change(origin, (doc) => Y.applyUpdate(doc, entry.update, origin))) return;
+          if (!this.change(origin, (doc) => Y.applyUpdate(doc, entry.update, origin), readiness.writes)) return;
           progress = true;
         }
         if (waiting.length === 0) this.remoteWaiting.delete(origin);
@@ -435,7 +435,7 @@ export class Room {
    * leaves the room, and the room asks its owner to reload it from storage (the in-memory document
    * may hold part of the change). Returns false when the change failed.
    */
-  change(origin: ChangeOrigin, apply: (doc: Y.Doc) => void): boolean {
+  change(origin: ChangeOrigin, apply: (doc: Y.Doc) => void, writes?: ClientWrites): boolean {
     if (this.changing !== null) throw new Error('Room.change is not re-entrant');
     if (this.destroyed) throw new Error(`room ${this.docId} is unloaded`);
     if (this.corrupted) return false;
@@ -450,7 +450,7 @@ export class Room {
       this.doc.transact((transaction) => {
         apply(this.doc);
         // Inside the transaction, before any update event: a failure here discards it all.
-        assertPlacedBetweenNeighbours(transaction);
+        assertPlacedBetweenNeighbours(transaction, writes?.keys());
         schemaRecorded = schemaVersionRecordedBy(transaction, this.doc);
       }, origin);
       // Everything checked as complete must have integrated: data left waiting means the
@@ -518,7 +518,7 @@ export class Room {
       this.wait(conn, update, contested, true);
       return;
     }
-    if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) {
+    if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin), readiness.writes)) {
       throw new ProtocolError('update could not be applied');
     }
     this.claimWrites(conn, readiness.writes);
@@ -607,7 +607,7 @@ export class Room {
           waiting.updates.splice(i, 1);
           waiting.bytes -= update.byteLength;
           i--;
-          if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin))) return;
+          if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin), readiness.writes)) return;
           this.claimWrites(conn, readiness.writes);
           progress = true;
         }
