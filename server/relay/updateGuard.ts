@@ -89,13 +89,8 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
         throw new ProtocolError('update names a parent that is not a shared type');
       }
     }
-    if (origin === 'known' && right === 'known') {
-      const left = Y.getItem(store, struct.origin!);
-      const rightItem = Y.getItem(store, struct.rightOrigin!);
-      if (left instanceof Y.Item && rightItem instanceof Y.Item && (left.parent !== rightItem.parent || left.parentSub !== rightItem.parentSub)) {
-        throw new ProtocolError('update places content between neighbours of different parents');
-      }
-    }
+    // Neighbours in different lists are caught after integration (assertPlacedBetweenNeighbours),
+    // which covers references into the update itself too, at no lookup cost here.
   }
   for (const [client, deletes] of ds.clients) {
     const state = stateOf(client);
