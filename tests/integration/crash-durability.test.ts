@@ -81,6 +81,10 @@ describe('durability', () => {
     });
     const everything = Y.mergeUpdates([Y.encodeStateAsUpdate(a.doc), Y.encodeStateAsUpdate(b.doc)]);
     const expectedNotes = b.doc.getText('notes').toString();
+    // Received is not stored (writes are batched for up to 50 ms): wait for the relay to say so.
+    const all = new Y.Doc();
+    Y.applyUpdate(all, everything);
+    await untilStored(first.wsUrl, caps.docId, caps.edit, all);
     for (const c of clients.splice(0)) c.destroy();
 
     expect((await first.stop('SIGKILL')).signal).toBe('SIGKILL');
