@@ -77,6 +77,8 @@ export class Replicator implements RoomListener {
   private timer: NodeJS.Timeout | null = null;
   private storageId: string | undefined;
   private stopped = false;
+  /** Catch-up passes finished, per peer (tests wait on these rather than on time). */
+  readonly passesCompleted = new Map<string, number>();
 
   constructor(
     private readonly relay: Relay,
@@ -308,7 +310,10 @@ export class Replicator implements RoomListener {
     if (this.passes.has(link.region) || this.stopped) return;
     const pass = this.runPass(link)
       .catch((err: unknown) => this.log.error({ err, peer: link.region }, 'catch-up pass failed'))
-      .finally(() => this.passes.delete(link.region));
+      .finally(() => {
+        this.passes.delete(link.region);
+        this.passesCompleted.set(link.region, (this.passesCompleted.get(link.region) ?? 0) + 1);
+      });
     this.passes.set(link.region, pass);
   }
 

@@ -89,8 +89,10 @@ describe('regions', () => {
       const health = await (await fetch(`${cluster.a.url}/healthz`)).json();
       expect(health.peers[0]).toMatchObject({ region: 'west', state: 'up', backlog: { documents: 0 } });
     }, { timeout: 10_000 });
+    // Two more catch-up passes run over the quiet link and send no update.
     const sentWhenQuiet = link.updatesSent;
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const passes = cluster.a.replicator!.passesCompleted.get('west') ?? 0;
+    await vi.waitFor(() => expect(cluster.a.replicator!.passesCompleted.get('west')).toBeGreaterThanOrEqual(passes + 2), { timeout: 10_000 });
     expect(link.updatesSent).toBe(sentWhenQuiet);
   });
 
@@ -175,8 +177,8 @@ describe('regions', () => {
     const east = client(cluster.a, caps.docId, caps.edit);
     await east.synced;
     east.doc.getText('title').insert(0, 'private');
-    await vi.waitFor(() => expect(cluster.proxies.every((p) => p.connectionsAccepted > 0)).toBe(true), { timeout: 10_000 });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Each side has been refused at least once and dialed again (its dialer only redials after a refusal).
+    await vi.waitFor(() => expect(cluster.proxies.every((p) => p.connectionsAccepted >= 2)).toBe(true), { timeout: 15_000 });
     expect(linkUp(cluster.a, 'west')).toBe(false);
     expect(linkUp(cluster.b, 'east')).toBe(false);
     expect(await cluster.b.store.getDocument(caps.docId)).toBeNull();
