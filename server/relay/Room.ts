@@ -27,7 +27,8 @@ import type { Metrics } from '../metrics';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
-import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, checkUpdate, hasPending, wouldChange, type ClientWrites, type NeededClock, type UpdateReadiness } from './updateGuard';
+import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, hasPending, wouldChange, type ClientWrites } from './updateGuard';
+import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type PeerOrigin } from './origins';
 import { routes } from './originPolicy';
 import type { RoomListener } from './RoomListener';
@@ -119,17 +120,9 @@ export class Room {
   private digestCache: { version: number; stateVector: Uint8Array; digest: Uint8Array } | null = null;
   /** A change failed half-way: the document is waiting to be reloaded from storage. */
   private corrupted = false;
-  /**
-   * Client updates that cannot be integrated whole yet (they need data not sent yet), per
-   * connection. They never enter the document half-way: Yjs would keep them as pending data and
-   * integrate them later, at a moment no other replica sees (see updateGuard).
-   */
-  private readonly waiting = new Map<ChangeOrigin, WaitingUpdates>();
-  /** Which open connection writes each client id's new history, and the reverse (see contestedWrite). */
-  private readonly writers = new Map<number, ChangeOrigin>();
-  private readonly ownedBy = new Map<ChangeOrigin, number[]>();
-  /** Peer regions' updates waiting for their dependencies (see applyRemoteUpdate). */
-  private readonly remoteWaiting = new Map<PeerOrigin, { update: Uint8Array; needs: NeededClock }[]>();
+  /** When updates may enter the document: now, or once what they need arrives (UpdateAdmission). */
+  private readonly admission: UpdateAdmission;
+  private readonly retryHandlers: RetryHandlers;
   /** Holders besides connections (see hold). */
   private holds = 0;
 
@@ -192,6 +185,21 @@ export class Room {
         return { dirtyFor: peers };
       },
     };
+    this.admission = new UpdateAdmission(doc, { maxPendingBytes: this.limits.maxPendingBytes, maxWaitingUpdates: MAX_WAITING_UPDATES }, () => deps.metrics.updateWaiting());
+    this.retryHandlers = {
+      apply(origin, update, writes) {
+        return room.change(origin, (d) => Y.applyUpdate(d, update, origin), writes);
+      },
+      invalid(origin, err) {
+        // Checked once already; what it refers to exists now and shows it malformed.
+        const reason = err instanceof Error ? err.message.slice(0, 120) : 'invalid update';
+        for (const conn of room.connections) if (conn.origin === origin) conn.close(CloseCode.malformedMessage, reason);
+        if (origin.kind === 'peer') room.deps.log.error({ err, docId: room.docId, peer: origin.peerId }, 'a peer region\'s waiting update is not valid; dropped');
+      },
+      drained(origin, marks) {
+        for (const conn of room.connections) if (conn.origin === origin) for (const id of marks) room.answerMark(conn, id);
+      },
+    };
     this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);
     this.onAwarenessUpdate = (change, origin) => this.handleAwarenessUpdate(change, origin);
     this.saver = new DocumentSaver(
@@ -239,28 +247,22 @@ export class Room {
    * when it can be, else kept until what it needs arrives. Returns false when it was malformed.
    */
   applyRemoteUpdate(origin: PeerOrigin, update: Uint8Array): boolean {
-    let readiness: UpdateReadiness;
+    let writes: ClientWrites | null;
     try {
-      readiness = checkUpdate(this.doc, update);
+      writes = this.admission.admit(origin, update, false);
     } catch (err) {
       this.deps.log.error({ err, docId: this.docId, peer: origin.peerId }, 'a peer region sent an update that is not valid; dropped');
       return false;
     }
-    if (!readiness.complete) {
-      let waiting = this.remoteWaiting.get(origin);
-      if (!waiting) this.remoteWaiting.set(origin, (waiting = []));
-      waiting.push({ update, needs: readiness.needs });
-      return true;
-    }
-    if (!this.change(origin, (doc) => Y.applyUpdate(doc, update, origin), readiness.writes)) return false;
-    this.retryRemoteWaiting();
-    this.retryWaiting();
+    if (writes === null) return true;
+    if (!this.change(origin, (doc) => Y.applyUpdate(doc, update, origin), writes)) return false;
+    this.admission.retry(this.retryHandlers);
     return true;
   }
 
   /** Forgets a peer's updates still waiting and its presence (its link dropped: catch-up sends what is missing). */
   forgetPeer(origin: PeerOrigin): void {
-    this.remoteWaiting.delete(origin);
+    this.admission.forget(origin);
     const clients = this.controlled.get(origin);
     this.controlled.delete(origin);
     if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), origin);
@@ -273,35 +275,6 @@ export class Room {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin);
     } catch (err) {
       this.deps.log.warn({ err, docId: this.docId, peer: origin.peerId }, 'invalid presence from a peer region; dropped');
-    }
-  }
-
-  private retryRemoteWaiting(): void {
-    let progress = true;
-    while (progress && this.remoteWaiting.size > 0) {
-      progress = false;
-      for (const [origin, waiting] of this.remoteWaiting) {
-        for (let i = 0; i < waiting.length; i++) {
-          const entry = waiting[i]!;
-          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock) continue;
-          let readiness: UpdateReadiness;
-          try {
-            readiness = checkUpdate(this.doc, entry.update);
-          } catch (err) {
-            this.deps.log.error({ err, docId: this.docId, peer: origin.peerId }, 'a peer region\'s waiting update is not valid; dropped');
-            waiting.splice(i--, 1);
-            continue;
-          }
-          if (!readiness.complete) {
-            entry.needs = readiness.needs;
-            continue;
-          }
-          waiting.splice(i--, 1);
-          if (!this.change(origin, (doc) => Y.applyUpdate(doc, entry.update, origin), readiness.writes)) return;
-          progress = true;
-        }
-        if (waiting.length === 0) this.remoteWaiting.delete(origin);
-      }
     }
   }
 
@@ -326,16 +299,9 @@ export class Room {
   /** Removes a connection and the presence it controlled (its cursors disappear for everyone). */
   removeConnection(conn: RoomConnection): void {
     if (!this.connections.delete(conn)) return;
-    // Its updates still waiting for their dependencies go with it: the client sends them again
-    // in its next sync.
-    this.waiting.delete(conn.origin);
-    // The client ids it wrote are free again: updates that waited on them are checked anew.
-    const owned = this.ownedBy.get(conn.origin);
-    if (owned) {
-      this.ownedBy.delete(conn.origin);
-      for (const client of owned) this.writers.delete(client);
-      this.retryWaiting(true);
-    }
+    // Its waiting updates go with it (the client sends them again in its next sync); the client
+    // ids it wrote are free again, so updates that waited on them are checked anew.
+    if (this.admission.forget(conn.origin)) this.admission.retry(this.retryHandlers, true);
     const clients = this.controlled.get(conn.origin);
     this.controlled.delete(conn.origin);
     if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), conn.origin);
@@ -508,115 +474,13 @@ export class Room {
     if (this.approxBytes + update.byteLength > this.limits.maxDocumentBytes) {
       throw new ConnectionError(CloseCode.documentTooLarge, 'the document has reached its size limit');
     }
-    const readiness = checkUpdate(this.doc, update);
-    if (!readiness.complete) {
-      this.wait(conn, update, readiness.needs);
-      return;
-    }
-    const contested = this.contestedWrite(conn, readiness.writes);
-    if (contested !== null) {
-      this.wait(conn, update, contested, true);
-      return;
-    }
-    if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin), readiness.writes)) {
+    const writes = this.admission.admit(conn.origin, update, true);
+    if (writes === null) return;
+    if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin), writes)) {
       throw new ProtocolError('update could not be applied');
     }
-    this.claimWrites(conn, readiness.writes);
-    this.retryWaiting();
-  }
-
-  /**
-   * New history for a client id that another open connection is writing: what the owner will
-   * send at those clocks would be dropped as already known, splitting the relay from it with equal
-   * state vectors (a forged or mutated client id does exactly that). Such an update waits until the
-   * owner has sent that far itself (then the contested part is known and skipped) or has left.
-   * Returns what it waits for, or null when nothing is contested.
-   */
-  private contestedWrite(conn: RoomConnection, writes: ClientWrites): NeededClock | null {
-    for (const [client, reaches] of writes) {
-      const owner = this.writers.get(client);
-      if (owner !== undefined && owner !== conn.origin) return { client, clock: reaches - 1 };
-    }
-    return null;
-  }
-
-  /** The first open connection to write new history for a client id owns it until it leaves. */
-  private claimWrites(conn: RoomConnection, writes: ClientWrites): void {
-    for (const client of writes.keys()) {
-      if (this.writers.has(client)) continue;
-      this.writers.set(client, conn.origin);
-      let owned = this.ownedBy.get(conn.origin);
-      if (!owned) this.ownedBy.set(conn.origin, (owned = []));
-      owned.push(client);
-    }
-  }
-
-  /** Keeps an update until what it needs arrives, or its contested client id is free (bounded per connection). */
-  private wait(conn: RoomConnection, update: Uint8Array, needs: NeededClock, contested = false): void {
-    let waiting = this.waiting.get(conn.origin);
-    if (!waiting) {
-      waiting = { updates: [], bytes: 0, marks: [] };
-      this.waiting.set(conn.origin, waiting);
-    }
-    waiting.updates.push({ update, needs, contested });
-    waiting.bytes += update.byteLength;
-    this.deps.metrics.updateWaiting();
-    if (waiting.bytes > this.limits.maxPendingBytes || waiting.updates.length > MAX_WAITING_UPDATES) {
-      this.waiting.delete(conn.origin);
-      throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
-    }
-  }
-
-  /**
-   * After a change: applies every waiting update that can now be integrated whole, until none can.
-   * `ownersLeft`: a connection that owned client ids has gone, so contested updates are checked too.
-   */
-  private retryWaiting(ownersLeft = false): void {
-    if (this.waiting.size === 0) return;
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const conn of this.connections) {
-        const waiting = this.waiting.get(conn.origin);
-        if (!waiting) continue;
-        for (let i = 0; i < waiting.updates.length; i++) {
-          const entry = waiting.updates[i]!;
-          // Checked again only once what it waited for has arrived: a cheap clock comparison.
-          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock && !(ownersLeft && entry.contested)) continue;
-          const { update } = entry;
-          let readiness: UpdateReadiness;
-          try {
-            readiness = checkUpdate(this.doc, update);
-          } catch (err) {
-            // Checked once already; what it refers to exists now and shows it malformed.
-            this.waiting.delete(conn.origin);
-            conn.close(CloseCode.malformedMessage, err instanceof Error ? err.message.slice(0, 120) : 'invalid update');
-            break;
-          }
-          if (!readiness.complete) {
-            entry.needs = readiness.needs;
-            entry.contested = false;
-            continue;
-          }
-          const contested = this.contestedWrite(conn, readiness.writes);
-          if (contested !== null) {
-            entry.needs = contested;
-            entry.contested = true;
-            continue;
-          }
-          waiting.updates.splice(i, 1);
-          waiting.bytes -= update.byteLength;
-          i--;
-          if (!this.change(conn.origin, (doc) => Y.applyUpdate(doc, update, conn.origin), readiness.writes)) return;
-          this.claimWrites(conn, readiness.writes);
-          progress = true;
-        }
-        if (waiting.updates.length === 0) {
-          this.waiting.delete(conn.origin);
-          for (const id of waiting.marks) this.answerMark(conn, id);
-        }
-      }
-    }
+    this.admission.claim(conn.origin, writes);
+    this.admission.retry(this.retryHandlers);
   }
 
   private receiveAwareness(conn: RoomConnection, decoder: decoding.Decoder): void {
@@ -640,9 +504,7 @@ export class Room {
       throw new ProtocolError('truncated mark message', { cause });
     }
     // Something it sent is still waiting for its dependencies: answer once that is applied.
-    const waiting = this.waiting.get(conn.origin);
-    if (waiting) waiting.marks.push(id);
-    else this.answerMark(conn, id);
+    if (!this.admission.queueMark(conn.origin, id)) this.answerMark(conn, id);
   }
 
   /**
@@ -750,12 +612,6 @@ export class Room {
   }
 }
 
-/** Client updates waiting for their dependencies, and the marks sent after them. */
-interface WaitingUpdates {
-  updates: { update: Uint8Array; needs: NeededClock; contested: boolean }[];
-  bytes: number;
-  marks: number[];
-}
 
 const EDITOR_OUTDATED_REASON = 'editor outdated: reload';
 

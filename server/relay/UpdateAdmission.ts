@@ -1,0 +1,163 @@
+/**
+ * Decides when an update may enter a room's document, for clients and peer regions alike: now
+ * (it can be integrated whole), or later — kept outside the document until what it needs arrives
+ * (see updateGuard: Yjs would keep it inside as pending data). For clients it also enforces
+ * client-id ownership: new history for a client id that another open connection writes waits
+ * until that owner has sent those clocks itself or has left (a forged id would otherwise take
+ * clocks its owner is about to use, and the owner's real edits there would be dropped as known).
+ */
+import * as Y from 'yjs';
+import { CloseCode } from '../../lib/protocol/closeCodes';
+import { ConnectionError } from './errors';
+import type { ChangeOrigin } from './origins';
+import { checkUpdate, type ClientWrites, type NeededClock } from './updateGuard';
+
+export interface AdmissionLimits {
+  /** Bytes one client connection may have waiting. */
+  maxPendingBytes: number;
+  /** Updates one client connection may have waiting. */
+  maxWaitingUpdates: number;
+}
+
+interface Waiting {
+  entries: { update: Uint8Array; needs: NeededClock; contested: boolean }[];
+  bytes: number;
+  /** Clients only: ownership and caps apply. */
+  client: boolean;
+  /** Marks sent after these updates, answered once they are applied. */
+  marks: number[];
+}
+
+export interface RetryHandlers {
+  /** Applies an admitted update; false stops the retry (the room failed a change). */
+  apply(origin: ChangeOrigin, update: Uint8Array, writes: ClientWrites): boolean;
+  /** A waiting update turned out malformed once what it refers to arrived; it is dropped. */
+  invalid(origin: ChangeOrigin, err: unknown): void;
+  /** Everything `origin` had waiting is applied: answer its marks. */
+  drained(origin: ChangeOrigin, marks: number[]): void;
+}
+
+export class UpdateAdmission {
+  private readonly waiting = new Map<ChangeOrigin, Waiting>();
+  private readonly writers = new Map<number, ChangeOrigin>();
+  private readonly ownedBy = new Map<ChangeOrigin, number[]>();
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly limits: AdmissionLimits,
+    private readonly onWaiting: () => void,
+  ) {}
+
+  /**
+   * The writes of an update that may be applied now, or null when it was kept to wait. Throws
+   * ProtocolError for a malformed update, ConnectionError 4415 when a client's waiting cap is hit.
+   */
+  admit(origin: ChangeOrigin, update: Uint8Array, client: boolean): ClientWrites | null {
+    const readiness = checkUpdate(this.doc, update);
+    if (!readiness.complete) {
+      this.keep(origin, update, readiness.needs, false, client);
+      return null;
+    }
+    const contested = client ? this.contestedWrite(origin, readiness.writes) : null;
+    if (contested !== null) {
+      this.keep(origin, update, contested, true, client);
+      return null;
+    }
+    return readiness.writes;
+  }
+
+  /** After `origin`'s update was applied: the first open connection to write a client id owns it. */
+  claim(origin: ChangeOrigin, writes: ClientWrites): void {
+    for (const clientId of writes.keys()) {
+      if (this.writers.has(clientId)) continue;
+      this.writers.set(clientId, origin);
+      let owned = this.ownedBy.get(origin);
+      if (!owned) this.ownedBy.set(origin, (owned = []));
+      owned.push(clientId);
+    }
+  }
+
+  /** Queues a mark behind `origin`'s waiting updates; false when nothing waits (answer it now). */
+  queueMark(origin: ChangeOrigin, id: number): boolean {
+    const waiting = this.waiting.get(origin);
+    if (!waiting) return false;
+    waiting.marks.push(id);
+    return true;
+  }
+
+  /** `origin` left: its waiting updates go (it sends them again), its client ids are free. Returns true if it owned any. */
+  forget(origin: ChangeOrigin): boolean {
+    this.waiting.delete(origin);
+    const owned = this.ownedBy.get(origin);
+    if (!owned) return false;
+    this.ownedBy.delete(origin);
+    for (const clientId of owned) this.writers.delete(clientId);
+    return true;
+  }
+
+  /**
+   * Applies every waiting update that can now be integrated whole, until none can. Entries are
+   * checked again only once what they waited for has arrived (a clock comparison), or, when
+   * `ownersLeft`, if they waited on an owner.
+   */
+  retry(handlers: RetryHandlers, ownersLeft = false): void {
+    let progress = true;
+    while (progress && this.waiting.size > 0) {
+      progress = false;
+      for (const [origin, waiting] of this.waiting) {
+        for (let i = 0; i < waiting.entries.length; i++) {
+          const entry = waiting.entries[i]!;
+          if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock && !(ownersLeft && entry.contested)) continue;
+          let readiness: ReturnType<typeof checkUpdate>;
+          try {
+            readiness = checkUpdate(this.doc, entry.update);
+          } catch (err) {
+            this.waiting.delete(origin);
+            handlers.invalid(origin, err);
+            break;
+          }
+          if (!readiness.complete) {
+            entry.needs = readiness.needs;
+            entry.contested = false;
+            continue;
+          }
+          const contested = waiting.client ? this.contestedWrite(origin, readiness.writes) : null;
+          if (contested !== null) {
+            entry.needs = contested;
+            entry.contested = true;
+            continue;
+          }
+          waiting.entries.splice(i--, 1);
+          waiting.bytes -= entry.update.byteLength;
+          if (!handlers.apply(origin, entry.update, readiness.writes)) return;
+          if (waiting.client) this.claim(origin, readiness.writes);
+          progress = true;
+        }
+        if (waiting.entries.length === 0 && this.waiting.get(origin) === waiting) {
+          this.waiting.delete(origin);
+          handlers.drained(origin, waiting.marks);
+        }
+      }
+    }
+  }
+
+  private contestedWrite(origin: ChangeOrigin, writes: ClientWrites): NeededClock | null {
+    for (const [clientId, reaches] of writes) {
+      const owner = this.writers.get(clientId);
+      if (owner !== undefined && owner !== origin) return { client: clientId, clock: reaches - 1 };
+    }
+    return null;
+  }
+
+  private keep(origin: ChangeOrigin, update: Uint8Array, needs: NeededClock, contested: boolean, client: boolean): void {
+    let waiting = this.waiting.get(origin);
+    if (!waiting) this.waiting.set(origin, (waiting = { entries: [], bytes: 0, client, marks: [] }));
+    waiting.entries.push({ update, needs, contested });
+    waiting.bytes += update.byteLength;
+    this.onWaiting();
+    if (client && (waiting.bytes > this.limits.maxPendingBytes || waiting.entries.length > this.limits.maxWaitingUpdates)) {
+      this.waiting.delete(origin);
+      throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
+    }
+  }
+}
