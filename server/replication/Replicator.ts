@@ -16,7 +16,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as Y from 'yjs';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { mergeAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
 import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
@@ -29,9 +29,10 @@ import type { ChangeOrigin } from '../relay/origins';
 import { LinkRefusedError, runHandshake, type LinkRole } from './handshake';
 import { wsLinkChannel } from './wsLinkChannel';
 import { PeerLink } from './PeerLink';
+import { Dialer } from './Dialer';
+import { CLUSTER_LINK_PATH } from './linkFrames';
 import type { DocumentState, ReplicationMessage } from './replicationFrames';
 
-export const CLUSTER_LINK_PATH = '/cluster/link';
 
 export interface ReplicatorOptions {
   region: string;
@@ -209,11 +210,7 @@ export class Replicator implements RoomListener {
     this.log.warn({ peer: link.region }, 'cluster link down');
     for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
     // Presence of that region's clients disappears; its waiting updates are re-sent by catch-up.
-    for (const docId of this.openDocIds()) this.relay.loadedRoom(docId)?.forgetPeer(link.origin);
-  }
-
-  private *openDocIds(): Iterable<string> {
-    yield* this.relay.loadedDocIds();
+    for (const docId of this.relay.loadedDocIds()) this.relay.loadedRoom(docId)?.forgetPeer(link.origin);
   }
 
   private async receive(link: PeerLink, message: ReplicationMessage): Promise<void> {
@@ -373,73 +370,6 @@ export class Replicator implements RoomListener {
       backlog: { documents: stats.documents, bytes: stats.bytes },
       publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,
     };
-  }
-}
-
-/** Dials one PEERS URL, and again (with back-off) whenever its link drops. */
-class Dialer {
-  region: string | null = null;
-  private delay: number;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private socket: WebSocket | null = null;
-
-  constructor(
-    readonly url: URL,
-    private readonly replicator: Replicator,
-  ) {
-    this.delay = 100;
-  }
-
-  dial(): void {
-    if (this.stopped) return;
-    const target = new URL(CLUSTER_LINK_PATH, this.url);
-    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(target, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: 5000 });
-    this.socket = ws;
-    let settled = false;
-    ws.on('error', () => {
-      if (!settled) {
-        settled = true;
-        this.dialLater();
-      }
-    });
-    ws.once('close', () => {
-      if (!settled) {
-        settled = true;
-        this.dialLater();
-      }
-    });
-    void this.replicator.establish(ws, 'dialer', this.url.toString()).then((link) => {
-      if (link === null) {
-        if (!settled) {
-          settled = true;
-          ws.terminate();
-          this.dialLater();
-        }
-        return;
-      }
-      settled = true;
-      this.region = link.region;
-      this.delay = 100;
-    });
-  }
-
-  dialLater(): void {
-    if (this.stopped || this.timer) return;
-    const wait = this.delay * (1 + Math.random());
-    this.delay = Math.min(this.delay * 2, 5000);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.dial();
-    }, wait);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.socket?.terminate();
   }
 }
 

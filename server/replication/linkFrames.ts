@@ -12,6 +12,9 @@ import { MalformedFrameError, readFrame } from '../../lib/protocol/frameReader';
 import { REGION_NAME } from '../config';
 
 /** The link protocol version this server speaks. */
+/** Where regions open links to each other (never a client path). */
+export const CLUSTER_LINK_PATH = '/cluster/link';
+
 export const LINK_PROTOCOL_VERSION = 1;
 
 /** Message types of a link. The handshake's are below 16; the replication frames that follow it take 16 and up. */
