@@ -408,7 +408,7 @@ export class Room {
     this.changing = origin;
     this.changed = [];
     let failure: unknown = null;
-    const pendingBefore = [this.doc.store.pendingStructs, this.doc.store.pendingDs];
+    const { pendingStructs, pendingDs } = this.doc.store;
     // The schema versions this change records (read before it: see schemaVersionRecordedBy).
     concordMap(this.doc);
     let schemaRecorded = null as number | null;
@@ -421,7 +421,7 @@ export class Room {
       }, origin);
       // Everything checked as complete must have integrated: data left waiting means the
       // document now differs from what its update events describe.
-      if (hasPending(this.doc) && (this.doc.store.pendingStructs !== pendingBefore[0] || this.doc.store.pendingDs !== pendingBefore[1])) {
+      if (hasPending(this.doc) && (this.doc.store.pendingStructs !== pendingStructs || this.doc.store.pendingDs !== pendingDs)) {
         failure = new Error('the change left data it could not integrate');
       }
     } catch (err) {

@@ -5,51 +5,20 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
-import * as syncProtocol from 'y-protocols/sync';
 import { pino } from 'pino';
 import { DEFAULT_UNTAGGED_CHANGE_POLICY, Room } from '../../server/relay/Room';
-import { newClientOrigin, type ClientOrigin } from '../../server/relay/origins';
-import type { RoomConnection } from '../../server/relay/RoomConnection';
+import { FakeConnection } from '../support/fakeConnection';
 import { ConnectionError, ProtocolError } from '../../server/relay/errors';
 import { checkUpdate } from '../../server/relay/updateGuard';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
-import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
-import { decodeMarkStored, encodeMark, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
+import { encodeMark } from '../../lib/protocol/ackExtension';
 import { newDocId } from '../../lib/ids';
 
 const log = pino({ level: 'silent' });
 
-class FakeConnection implements RoomConnection {
-  readonly origin: ClientOrigin = newClientOrigin();
-  readonly canEdit = true;
-  constructor(readonly wantsAcks = false) {}
-  readonly received: Uint8Array[] = [];
-  closed: { code: number; reason: string } | null = null;
-  send(message: Uint8Array): void {
-    this.received.push(message);
-  }
-  close(code: number, reason: string): void {
-    this.closed = { code, reason };
-  }
-  syncUpdates(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (const frame of this.received) {
-      const d = decoding.createDecoder(frame);
-      if (decoding.readVarUint(d) !== MessageType.sync || decoding.readVarUint(d) !== syncProtocol.messageYjsUpdate) continue;
-      out.push(decoding.readVarUint8Array(d));
-    }
-    return out;
-  }
-  marksAnswered(): number[] {
-    return this.received
-      .filter((f) => f[0] === MARK_MESSAGE_TYPE)
-      .map((f) => decodeMarkStored(f)!.id);
-  }
-}
 
 /** Records every append, and can hold them to prove what is (not) stored. */
 class RecordingStore extends MemoryStore {
@@ -167,7 +136,7 @@ describe('Room integrity', () => {
   it('keeps an update whose dependencies have not arrived outside the document, and applies it whole when they do', async () => {
     const { room, store } = await loadRoom();
     const { first, second } = typedTwice();
-    const [a, b] = [new FakeConnection(true), new FakeConnection()];
+    const [a, b] = [new FakeConnection({ wantsAcks: true }), new FakeConnection()];
     room.addConnection(a);
     room.addConnection(b);
     room.receive(a, encodeUpdateMessage(second));

@@ -5,16 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
-import * as syncProtocol from 'y-protocols/sync';
 import { pino } from 'pino';
 import { Room } from '../../server/relay/Room';
-import { newClientOrigin, type ClientOrigin } from '../../server/relay/origins';
-import type { RoomConnection } from '../../server/relay/RoomConnection';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { Metrics } from '../../server/metrics';
 import { MemoryStore } from '../../server/storage/MemoryStore';
-import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { BODY_FRAGMENT } from '../../lib/documents/dataModel';
 import {
@@ -26,31 +21,10 @@ import {
 } from '../../lib/documents/schemaVersion';
 import { newDocId } from '../../lib/ids';
 
+import { FakeConnection } from '../support/fakeConnection';
+
 const log = pino({ level: 'silent' });
 
-class FakeConnection implements RoomConnection {
-  readonly origin: ClientOrigin = newClientOrigin();
-  readonly canEdit = true;
-  readonly wantsAcks = false;
-  readonly received: Uint8Array[] = [];
-  closed: { code: number; reason: string } | null = null;
-  constructor(readonly schemaVersion: number | null) {}
-  send(message: Uint8Array): void {
-    this.received.push(message);
-  }
-  close(code: number, reason: string): void {
-    this.closed = { code, reason };
-  }
-  syncUpdates(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (const frame of this.received) {
-      const d = decoding.createDecoder(frame);
-      if (decoding.readVarUint(d) !== MessageType.sync || decoding.readVarUint(d) !== syncProtocol.messageYjsUpdate) continue;
-      out.push(decoding.readVarUint8Array(d));
-    }
-    return out;
-  }
-}
 
 const rooms: Room[] = [];
 async function loadRoom(store = new MemoryStore(), docId = newDocId()): Promise<Room> {
@@ -86,9 +60,9 @@ function newerEdit(version: number): Uint8Array {
 describe('Room and editor schema versions', () => {
   it('closes an older editor with 4427 when a change records a newer schema, before any of it is sent', async () => {
     const room = await loadRoom();
-    const older = new FakeConnection(1);
-    const stock = new FakeConnection(null);
-    const newer = new FakeConnection(2);
+    const older = new FakeConnection({ schemaVersion: 1 });
+    const stock = new FakeConnection({ schemaVersion: null });
+    const newer = new FakeConnection({ schemaVersion: 2 });
     for (const conn of [older, stock, newer]) room.addConnection(conn);
     const edit = newerEdit(2);
 
@@ -106,7 +80,7 @@ describe('Room and editor schema versions', () => {
 
   it('keeps editors of the recorded version or newer, and changes that record nothing newer', async () => {
     const room = await loadRoom();
-    const [one, two] = [new FakeConnection(1), new FakeConnection(2)];
+    const [one, two] = [new FakeConnection({ schemaVersion: 1 }), new FakeConnection({ schemaVersion: 2 })];
     room.addConnection(one);
     room.addConnection(two);
     const edit = newerEdit(1);
@@ -124,7 +98,7 @@ describe('Room and editor schema versions', () => {
     const store = new MemoryStore();
     const docId = newDocId();
     const first = await loadRoom(store, docId);
-    const writer = new FakeConnection(2);
+    const writer = new FakeConnection({ schemaVersion: 2 });
     first.addConnection(writer);
     first.receive(writer, encodeUpdateMessage(newerEdit(2)));
     await first.saver.whenIdle();
@@ -132,14 +106,14 @@ describe('Room and editor schema versions', () => {
     // Loaded from storage: the record comes with the content.
     const room = await loadRoom(store, docId);
 
-    const older = new FakeConnection(1);
+    const older = new FakeConnection({ schemaVersion: 1 });
     room.addConnection(older);
     expect(older.closed?.code).toBe(CloseCode.editorOutdated);
     expect(older.received).toEqual([]);
     expect(room.connectionCount).toBe(0);
 
-    const stock = new FakeConnection(null);
-    const current = new FakeConnection(2);
+    const stock = new FakeConnection({ schemaVersion: null });
+    const current = new FakeConnection({ schemaVersion: 2 });
     room.addConnection(stock);
     room.addConnection(current);
     expect(stock.closed).toBeNull();
