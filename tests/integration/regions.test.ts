@@ -9,7 +9,7 @@ import { mintDocument, rotatedCapability } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { connectClient, type NodeClient } from '../support/nodeClient';
 import { openRawSocket } from '../support/rawSocket';
-import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
+import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { TempDirs } from '../support/tempDirs';
 
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';

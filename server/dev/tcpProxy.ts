@@ -1,5 +1,5 @@
 /**
- * A TCP proxy a test controls, for real partitions: `cut()` destroys every connection through it
+ * A TCP proxy a test (or `npm run regions`) controls, for real partitions: `cut()` destroys every connection through it
  * and refuses new ones (the peers see broken TCP, as when a link between datacenters fails);
  * `heal()` lets connections through again.
  */
