@@ -10,8 +10,9 @@
  *     (state vector, digest, access) and sends only what it lacks, then clears the mark it read,
  *     so a change made meanwhile keeps the document dirty. Documents nobody has open are opened
  *     for the pass and let go after it.
- * A peer first seen by this process (or seen with another storage id: its data was lost) gets
- * every document marked dirty, so a region restarted empty is rebuilt by its peers.
+ * A peer never linked with before (or seen with another storage id: its data was lost) gets
+ * every document marked dirty once, so a region restarted empty is rebuilt by its peers; peers
+ * and their storage ids are remembered in storage, so a restart does not compare everything again.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +21,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { mergeAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
 import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
+import { covers, decodeState, EMPTY_STATE, encodeState, stateVectorOf } from './stateCoverage';
 import { isDocId } from '../../lib/ids';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
@@ -30,6 +32,7 @@ import { LinkRefusedError, runHandshake, type LinkRole } from './handshake';
 import { wsLinkChannel } from './wsLinkChannel';
 import { PeerLink } from './PeerLink';
 import { Dialer } from './Dialer';
+import { SerialByKey } from './SerialByKey';
 import { CLUSTER_LINK_PATH } from './linkFrames';
 import type { DocumentState, ReplicationMessage } from './replicationFrames';
 
@@ -69,12 +72,14 @@ const BACKLOG_PAGE = 100;
 export class Replicator implements RoomListener {
   readonly destination = 'regions' as const;
   private readonly links = new Map<string, PeerLink>();
-  /** Peer regions this process has linked with, and the storage id each had. */
-  private readonly known = new Map<string, string | undefined>();
+  /** Peer regions this storage has linked with, and the storage id each had (from storage). */
+  private known = new Map<string, string | undefined>();
   private readonly publicUrls = new Map<string, string | undefined>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
   private readonly dialers = new Set<Dialer>();
   private readonly passes = new Map<string, Promise<void>>();
+  /** Each link's messages for one document are handled in arrival order. */
+  private readonly inbox = new SerialByKey();
   private timer: NodeJS.Timeout | null = null;
   private storageId: string | undefined;
   private stopped = false;
@@ -90,6 +95,7 @@ export class Replicator implements RoomListener {
 
   async start(): Promise<void> {
     this.storageId = await this.store.storageId();
+    this.known = await this.store.knownPeers();
     this.relay.addRoomListener(this);
     this.relay.setDirtyFor(() => Array.from(this.known.keys()));
     this.relay.onAccessChanged((docId, access, fromPeer) => {
@@ -188,7 +194,7 @@ export class Replicator implements RoomListener {
       existing.close(1000, 'duplicate link');
     }
     const link = new PeerLink(peer, role === 'dialer', channel, () => ws.bufferedAmount, {
-      onMessage: (l, message) => void this.receive(l, message),
+      onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.receive(l, message)),
       onClosed: (l) => this.linkClosed(l),
     }, this.log);
     this.links.set(region, link);
@@ -196,10 +202,12 @@ export class Replicator implements RoomListener {
     this.log.info({ peer: region, role, address }, 'cluster link up');
     const previousStorage = this.known.get(region);
     if (!this.known.has(region) || previousStorage !== peer.peerStorageId) {
-      // First contact since we started, or its data was replaced: compare everything once.
+      // First contact ever, or its data was replaced: compare everything once. Known first, so
+      // every change from now on marks it dirty; remembered last, once the backlog is complete.
       this.known.set(region, peer.peerStorageId);
       const marked = await this.store.markAllDirty(region);
       this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
+      if (peer.peerStorageId !== undefined) await this.store.rememberPeer(region, peer.peerStorageId);
     }
     this.catchUp(link);
     return link;
@@ -276,26 +284,28 @@ export class Replicator implements RoomListener {
     return { access, doc: room.doc, release };
   }
 
-  /** A peer asks what we hold: send what it lacks, then, once our storage has everything, our state. */
+  /**
+   * A peer asks what we hold: answer with what our storage holds. (What the peer lacks of ours
+   * our own catch-up sends, from our backlog; answering with it here too would send it twice.)
+   */
   private async answerState(link: PeerLink, request: DocumentState): Promise<void> {
     await this.mergeAccess(link, request.docId, request.access);
     const { access, doc, release } = await this.describe(request.docId);
     try {
-      if (doc) {
-        const missing = Y.encodeStateAsUpdate(doc, request.stateVector);
-        if (hasContent(missing)) link.send({ type: 'update', docId: request.docId, update: missing });
-        const room = this.relay.loadedRoom(request.docId);
-        if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
-      }
-      link.send({ type: 'stateReply', docId: request.docId, request: request.request, ...this.stateOf(doc), access });
+      // Read the state first, then wait until everything applied so far is stored: the reply
+      // never claims a change this region could still lose in a crash.
+      const ours = this.stateOf(doc);
+      const room = doc ? this.relay.loadedRoom(request.docId) : undefined;
+      if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
+      link.send({ type: 'stateReply', docId: request.docId, request: request.request, ...ours, access });
     } finally {
       release();
     }
   }
 
-  private stateOf(doc: Y.Doc | null): { stateVector: Uint8Array; digest: Uint8Array } {
-    if (!doc) return { stateVector: new Uint8Array([0]), digest: new Uint8Array(0) };
-    return { stateVector: Y.encodeStateVector(doc), digest: documentDigest(doc) };
+  private stateOf(doc: Y.Doc | null): { state: Uint8Array; digest: Uint8Array } {
+    if (!doc) return { state: EMPTY_STATE, digest: new Uint8Array(0) };
+    return { state: encodeState(doc), digest: documentDigest(doc) };
   }
 
   private catchUpAll(): void {
@@ -332,8 +342,12 @@ export class Replicator implements RoomListener {
     }
   }
 
-  /** Compares one document with the peer; clears the backlog mark once the peer holds all of it. */
+  /**
+   * Compares one document with the peer; clears the backlog mark once the peer's storage holds
+   * everything we held when we asked (it may hold more: its own clients' edits).
+   */
   private async confirm(link: PeerLink, docId: string, mark: number): Promise<void> {
+    const askedAt = Date.now();
     const { access, doc, release } = await this.describe(docId);
     try {
       const ours = this.stateOf(doc);
@@ -341,18 +355,22 @@ export class Replicator implements RoomListener {
       if (reply === null) return;
       const merged = await this.mergeAccess(link, docId, reply.access);
       if (merged.deleted) {
-        if (reply.access.deleted) await this.store.clearBacklog(link.region, docId, mark);
+        if (reply.access.deleted) await this.store.clearBacklog(link.region, docId, mark, askedAt);
         return;
       }
       if (!doc) return;
-      if (equalBytes(reply.stateVector, ours.stateVector) && equalBytes(reply.digest, ours.digest) && sameAccess(reply.access, merged)) {
-        await this.store.clearBacklog(link.region, docId, mark);
+      const theirs = decodeState(reply.state);
+      if (covers(theirs, decodeState(ours.state)) && sameAccess(reply.access, merged)) {
+        if (equalBytes(reply.state, ours.state) && !equalBytes(reply.digest, ours.digest)) {
+          // Same history, different content: a split no resend can mend (issue #15); say so loudly.
+          this.log.error({ peer: link.region, docId }, 'regions hold the same history with different content (split)');
+        }
+        await this.store.clearBacklog(link.region, docId, mark, askedAt);
         return;
       }
-      // The peer lacks something (content, or deletions a state vector cannot show): send it all
-      // relative to its state vector, which always carries our whole delete set. The next pass confirms.
-      const missing = Y.encodeStateAsUpdate(doc, reply.stateVector);
-      link.send({ type: 'update', docId, update: missing });
+      // The peer lacks something (content, or deletions a state vector cannot show): send what it
+      // lacks relative to its state vector, with our whole delete set. The next pass confirms.
+      link.send({ type: 'update', docId, update: Y.encodeStateAsUpdate(doc, stateVectorOf(theirs)) });
     } finally {
       release();
     }
@@ -371,11 +389,6 @@ export class Replicator implements RoomListener {
       publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,
     };
   }
-}
-
-function hasContent(update: Uint8Array): boolean {
-  const { structs, ds } = Y.decodeUpdate(update);
-  return structs.length > 0 || ds.clients.size > 0;
 }
 
 function sameAccess(a: AccessState, b: AccessState): boolean {

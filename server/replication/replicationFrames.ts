@@ -3,10 +3,11 @@
  * (linkFrames.ts keeps the handshake's below 16). One link carries every document.
  *
  *   update  16  docId · update                      a change, live or what the peer lacks
- *   state   17  docId · request · sv · digest · access   "this is what I hold": answered by the
- *                                                   peer with an update of what we lack (if any)
- *                                                   and, once its storage has everything, a reply
- *   reply   18  docId · request · sv · digest · access
+ *   state   17  docId · request · state · digest · access   "this is what I hold" (state: a Yjs
+ *                                                   snapshot, delete set + state vector): answered
+ *                                                   by the peer with an update of what we lack (if
+ *                                                   any) and a reply of what its storage holds
+ *   reply   18  docId · request · state · digest · access
  *   access  19  docId · access                      rotation or deletion, merged (mergeAccess)
  *   presence 20 docId · awareness update            cursors of the sender's own clients
  */
@@ -26,7 +27,8 @@ export const ReplicationMessageType = {
 export interface DocumentState {
   docId: string;
   request: number;
-  stateVector: Uint8Array;
+  /** Yjs snapshot (stateCoverage.ts). */
+  state: Uint8Array;
   digest: Uint8Array;
   access: AccessState;
 }
@@ -50,7 +52,7 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
     case 'state':
     case 'stateReply':
       encoding.writeVarUint(encoder, message.request);
-      encoding.writeVarUint8Array(encoder, message.stateVector);
+      encoding.writeVarUint8Array(encoder, message.state);
       encoding.writeVarUint8Array(encoder, message.digest);
       writeAccess(encoder, message.access);
       break;
@@ -78,10 +80,10 @@ export function decodeReplicationMessage(frame: Uint8Array): ReplicationMessage 
       case ReplicationMessageType.state:
       case ReplicationMessageType.stateReply: {
         const request = decoding.readVarUint(decoder);
-        const stateVector = decoding.readVarUint8Array(decoder);
+        const state = decoding.readVarUint8Array(decoder);
         const digest = decoding.readVarUint8Array(decoder);
         const access = readAccess(decoder);
-        message = { type: type === ReplicationMessageType.state ? 'state' : 'stateReply', docId, request, stateVector, digest, access };
+        message = { type: type === ReplicationMessageType.state ? 'state' : 'stateReply', docId, request, state, digest, access };
         break;
       }
       case ReplicationMessageType.access:

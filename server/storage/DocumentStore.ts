@@ -129,11 +129,13 @@ export interface DocumentStore {
   listBacklog(peer: string, limit: number, afterDocId?: string): Promise<BacklogEntry[]>;
 
   /**
-   * Removes a peer's entry for a document if its mark is still `mark` (the peer confirmed the
-   * state read after listing it). Returns whether it removed it: false when the document was
-   * marked dirty again meanwhile (it stays, to be sent again) or had no entry.
+   * The peer confirmed the state read at `confirmedAt` (ms since epoch), after listing the entry
+   * with `mark`. Removes the entry if its mark is still `mark`. Otherwise the document was marked
+   * dirty again meanwhile: the entry stays, to be sent again, but what is left unconfirmed is only
+   * newer than `confirmedAt`, so its `since` moves up to it (replication lag stays honest while a
+   * document is edited without pause). Returns whether it removed the entry.
    */
-  clearBacklog(peer: string, docId: string, mark: number): Promise<boolean>;
+  clearBacklog(peer: string, docId: string, mark: number, confirmedAt: number): Promise<boolean>;
 
   /** Size of a peer's backlog, for /healthz and /metrics. */
   backlogStats(peer: string): Promise<BacklogStats>;
@@ -150,6 +152,16 @@ export interface DocumentStore {
    * it everything again.
    */
   storageId(): Promise<string>;
+
+  /**
+   * Peer regions this storage has been linked with, and the storage id each had then. A region
+   * restarted on the same storage knows its peers' backlogs are complete since then, so it need
+   * not compare every document with them again.
+   */
+  knownPeers(): Promise<Map<string, string>>;
+
+  /** Records (or updates) a peer region and its storage id, after its backlog is complete. */
+  rememberPeer(region: string, storageId: string): Promise<void>;
 
   /** Cheap round-trip to prove the store is usable (for /healthz). */
   ping(): Promise<void>;

@@ -30,6 +30,7 @@ export class MemoryStore implements DocumentStore {
   private readonly docs = new Map<string, MemoryDocument>();
   /** Per peer region, per document: what that peer has not confirmed yet. */
   private readonly backlog = new Map<string, Map<string, BacklogEntry>>();
+  private readonly peers = new Map<string, string>();
   private lastMark = 0;
   private readonly id = randomUUID();
   private closed = false;
@@ -108,10 +109,15 @@ export class MemoryStore implements DocumentStore {
       .map((entry) => ({ ...entry }));
   }
 
-  async clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
+  async clearBacklog(peer: string, docId: string, mark: number, confirmedAt: number): Promise<boolean> {
     this.assertOpen();
     const entries = this.backlog.get(peer);
-    if (entries?.get(docId)?.mark !== mark) return false;
+    const entry = entries?.get(docId);
+    if (!entries || !entry) return false;
+    if (entry.mark !== mark) {
+      entry.since = Math.max(entry.since, confirmedAt);
+      return false;
+    }
     entries.delete(docId);
     return true;
   }
@@ -145,6 +151,16 @@ export class MemoryStore implements DocumentStore {
   async storageId(): Promise<string> {
     this.assertOpen();
     return this.id;
+  }
+
+  async knownPeers(): Promise<Map<string, string>> {
+    this.assertOpen();
+    return new Map(this.peers);
+  }
+
+  async rememberPeer(region: string, storageId: string): Promise<void> {
+    this.assertOpen();
+    this.peers.set(region, storageId);
   }
 
   async ping(): Promise<void> {

@@ -70,6 +70,11 @@ CREATE TABLE IF NOT EXISTS backlog (
   since  INTEGER NOT NULL,
   PRIMARY KEY (peer, doc_id)
 ) WITHOUT ROWID;
+-- Peer regions linked with, and their storage id then (their backlog is complete since).
+CREATE TABLE IF NOT EXISTS peer_regions (
+  region     TEXT PRIMARY KEY,
+  storage_id TEXT NOT NULL
+) WITHOUT ROWID;
 `;
 
 export const SQLITE_FILE_NAME = 'concord.db';
@@ -144,6 +149,11 @@ export class SqliteStore implements DocumentStore {
         'SELECT doc_id, mark, bytes, since FROM backlog WHERE peer = ? AND doc_id > ? ORDER BY doc_id LIMIT ?',
       ),
       clearBacklog: this.db.prepare('DELETE FROM backlog WHERE peer = ? AND doc_id = ? AND mark = ?'),
+      confirmBacklogThrough: this.db.prepare('UPDATE backlog SET since = max(since, ?) WHERE peer = ? AND doc_id = ?'),
+      knownPeers: this.db.prepare<[], { region: string; storage_id: string }>('SELECT region, storage_id FROM peer_regions'),
+      rememberPeer: this.db.prepare(
+        'INSERT INTO peer_regions (region, storage_id) VALUES (?, ?) ON CONFLICT (region) DO UPDATE SET storage_id = excluded.storage_id',
+      ),
       backlogStats: this.db.prepare<[string], { documents: number; bytes: number; oldest: number | null }>(
         'SELECT count(*) AS documents, coalesce(sum(bytes), 0) AS bytes, min(since) AS oldest FROM backlog WHERE peer = ?',
       ),
@@ -163,6 +173,11 @@ export class SqliteStore implements DocumentStore {
           return toInfo(this.getRow(docId)).access;
         },
       ),
+      clearBacklog: this.db.transaction((peer: string, docId: string, mark: number, confirmedAt: number): boolean => {
+        if (this.stmt.clearBacklog.run(peer, docId, mark).changes > 0) return true;
+        this.stmt.confirmBacklogThrough.run(confirmedAt, peer, docId);
+        return false;
+      }),
       markAllDirty: this.db.transaction((peer: string): number => {
         this.stmt.markAllDirty.run(peer, this.stmt.nextMark.get()!.last_mark, Date.now());
         return this.stmt.countDocs.get()!.n;
@@ -256,8 +271,8 @@ export class SqliteStore implements DocumentStore {
       .map((row) => ({ docId: row.doc_id, mark: row.mark, bytes: row.bytes, since: row.since }));
   }
 
-  async clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
-    return this.stmt.clearBacklog.run(peer, docId, mark).changes > 0;
+  async clearBacklog(peer: string, docId: string, mark: number, confirmedAt: number): Promise<boolean> {
+    return this.tx.clearBacklog.immediate(peer, docId, mark, confirmedAt);
   }
 
   async backlogStats(peer: string): Promise<BacklogStats> {
@@ -271,6 +286,14 @@ export class SqliteStore implements DocumentStore {
 
   async storageId(): Promise<string> {
     return this.stmt.storageId.get()!.storage_id;
+  }
+
+  async knownPeers(): Promise<Map<string, string>> {
+    return new Map(this.stmt.knownPeers.all().map((row) => [row.region, row.storage_id] as const));
+  }
+
+  async rememberPeer(region: string, storageId: string): Promise<void> {
+    this.stmt.rememberPeer.run(region, storageId);
   }
 
   /** Inside a transaction: stores `access`, dropping the content if it says deleted. */

@@ -1,6 +1,7 @@
 /**
- * Regions (issue #12): two leaders in one process, each with its own SQLite data directory and
- * clients, linked through TCP proxies the test cuts for real partitions.
+ * Regions (issue #12): two or three leaders in one process, each with its own SQLite data
+ * directory and clients, linked through TCP proxies the test cuts for real partitions. (Separate
+ * processes with SIGKILLs: regions-fault.test.ts.)
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
@@ -11,6 +12,7 @@ import { connectClient, type NodeClient } from '../support/nodeClient';
 import { openRawSocket } from '../support/rawSocket';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { TempDirs } from '../support/tempDirs';
+import { SqliteStore } from '../../server/storage/SqliteStore';
 
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 const cleanups: (() => unknown)[] = [];
@@ -27,6 +29,8 @@ interface Cluster {
   proxies: TcpProxy[];
   cut(): void;
   heal(): void;
+  /** Points the proxies leading to a region at its new port (after a restart). */
+  retarget(region: 'a' | 'b', port: number): void;
 }
 
 async function startRegions(secretB = SECRET, dataDirs = [dirs.make('concord-region-a-'), dirs.make('concord-region-b-')]): Promise<Cluster> {
@@ -55,7 +59,44 @@ async function startRegions(secretB = SECRET, dataDirs = [dirs.make('concord-reg
     proxies,
     cut: () => proxies.forEach((p) => p.cut()),
     heal: () => proxies.forEach((p) => p.heal()),
+    retarget: (region, port) => {
+      ports[region] = port;
+    },
   };
+}
+
+interface Mesh {
+  servers: RunningServer[];
+  /** Every region's dialed link through its proxy (one per ordered pair). */
+  proxies: TcpProxy[];
+}
+
+/** R regions, each dialing every other through its own proxy. */
+async function startMesh(names: string[]): Promise<Mesh> {
+  const ports = new Map<string, number>();
+  const proxies: TcpProxy[] = [];
+  const servers: RunningServer[] = [];
+  for (const name of names) {
+    const peers: URL[] = [];
+    for (const other of names.filter((n) => n !== name)) {
+      const proxy = await startTcpProxy(() => ports.get(other) ?? 1);
+      cleanups.push(() => proxy.close());
+      proxies.push(proxy);
+      peers.push(new URL(proxy.url));
+    }
+    const server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dirs.make(`concord-region-${name}-`),
+      next: false,
+      logLevel: 'silent',
+      region: { region: name, peers, secret: SECRET, catchUpIntervalMs: 200 },
+    });
+    ports.set(name, server.port);
+    cleanups.push(() => server.close());
+    servers.push(server);
+  }
+  return { servers, proxies };
 }
 
 function client(server: RunningServer, docId: string, token: string): NodeClient {
@@ -169,6 +210,102 @@ describe('regions', () => {
       expect((await rotated.closed).code).toBe(CloseCode.documentDeleted);
     }
     expect((await cluster.a.store.load(caps.docId)).updates).toEqual([]);
+  });
+
+  it('three regions: a client change crosses the links at most R − 1 times, and a quiet mesh sends no updates', async () => {
+    const names = ['r1', 'r2', 'r3'];
+    const { servers } = await startMesh(names);
+    const links = () => servers.flatMap((s, i) => names.filter((n) => n !== names[i]).map((n) => s.replicator!.link(n)));
+    await vi.waitFor(() => expect(links().every((l) => l?.isClosed === false)).toBe(true), { timeout: 15_000 });
+    const caps = mintDocument();
+    const clients = servers.map((s) => client(s, caps.docId, caps.edit));
+    await Promise.all(clients.map((c) => c.synced));
+    // Let the first-contact catch-up of an empty store settle, then count live traffic only.
+    const updatesSent = () => links().reduce((sum, l) => sum + (l?.updatesSent ?? 0), 0);
+    const changes = 30;
+    const before = updatesSent();
+    for (let i = 0; i < changes; i++) {
+      const writer = clients[i % clients.length]!;
+      writer.doc.getText('title').insert(0, `${i % 10}`);
+      await vi.waitFor(() => expect(new Set(clients.map(text)).size).toBe(1), { timeout: 10_000 });
+    }
+    const live = updatesSent() - before;
+    expect(live).toBeGreaterThanOrEqual(changes * (names.length - 1)); // every change reached every peer…
+    expect(live).toBeLessThanOrEqual(changes * (names.length - 1)); // …once each: nothing echoes
+    for (const server of servers) {
+      await vi.waitFor(async () => {
+        for (const status of await server.replicator!.status()) expect(status.backlog.documents).toBe(0);
+      }, { timeout: 15_000 });
+    }
+    // Quiet: two more passes on every link, and not one update frame.
+    const quiet = updatesSent();
+    const passes = servers.map((s, i) => names.filter((n) => n !== names[i]).map((n) => s.replicator!.passesCompleted.get(n) ?? 0));
+    await vi.waitFor(() => {
+      servers.forEach((s, i) => names.filter((n) => n !== names[i]).forEach((n, j) => expect(s.replicator!.passesCompleted.get(n)).toBeGreaterThanOrEqual(passes[i]![j]! + 2)));
+    }, { timeout: 15_000 });
+    expect(updatesSent()).toBe(quiet);
+  });
+
+  it('keeps the lag honest while a document is edited without pause (the backlog mark keeps moving)', async () => {
+    const cluster = await startRegions();
+    await vi.waitFor(() => expect(linkUp(cluster.a, 'west')).toBe(true), { timeout: 10_000 });
+    const caps = mintDocument();
+    const east = client(cluster.a, caps.docId, caps.edit);
+    await east.synced;
+    // Every confirmation finds the document changed again since it was listed (an edit lands
+    // during each round trip), so the entry never empties: the worst case for the lag figure.
+    const store = cluster.a.store;
+    const clear = store.clearBacklog.bind(store);
+    vi.spyOn(store, 'clearBacklog').mockImplementation(async (peer, docId, mark, confirmedAt) => {
+      east.doc.getText('title').insert(0, 'x');
+      await vi.waitFor(async () => expect((await store.listBacklog(peer, 10)).find((e) => e.docId === docId)?.mark).not.toBe(mark));
+      return clear(peer, docId, mark, confirmedAt);
+    });
+    east.doc.getText('title').insert(0, 'first');
+    await vi.waitFor(async () => expect((await store.backlogStats('west')).documents).toBe(1), { timeout: 10_000 });
+    const firstDirty = (await store.backlogStats('west')).oldestSince!;
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(firstDirty));
+    const t0 = Date.now();
+    const passes = cluster.a.replicator!.passesCompleted.get('west') ?? 0;
+    await vi.waitFor(() => expect(cluster.a.replicator!.passesCompleted.get('west')).toBeGreaterThanOrEqual(passes + 3), { timeout: 15_000 });
+    const stats = await store.backlogStats('west');
+    expect(stats.documents).toBe(1);
+    // Everything before t0 is confirmed: the oldest unconfirmed change is newer than t0.
+    expect(stats.oldestSince!).toBeGreaterThanOrEqual(t0);
+  });
+
+  it('remembers its peers across a restart: no full comparison, and changes made while down still arrive', async () => {
+    const dataDirs = [dirs.make('concord-region-a-'), dirs.make('concord-region-b-')];
+    const first = await startRegions(SECRET, dataDirs);
+    await vi.waitFor(() => expect(linkUp(first.a, 'west')).toBe(true), { timeout: 10_000 });
+    const caps = mintDocument();
+    const east = client(first.a, caps.docId, caps.edit);
+    await east.synced;
+    east.doc.getText('title').insert(0, 'before the restart');
+    await vi.waitFor(async () => expect((await first.a.store.backlogStats('west')).documents).toBe(0), { timeout: 10_000 });
+    east.destroy();
+    // Stop west; east writes while it is down; west comes back on its own data.
+    await first.b.close();
+    const writer = client(first.a, caps.docId, caps.edit);
+    await writer.synced;
+    writer.doc.getText('title').insert(0, 'while west was down: ');
+    await vi.waitFor(async () => expect((await first.a.store.backlogStats('west')).documents).toBe(1), { timeout: 10_000 });
+    const store = new SqliteStore(dataDirs[1]!);
+    const markAllDirty = vi.spyOn(store, 'markAllDirty');
+    const b = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      store,
+      next: false,
+      logLevel: 'silent',
+      region: { region: 'west', peers: [new URL(first.proxies[0]!.url)], secret: SECRET, catchUpIntervalMs: 200 }, // proxies[0] leads to east
+    });
+    cleanups.push(() => b.close());
+    first.retarget('b', b.port);
+    await vi.waitFor(() => expect(linkUp(b, 'east')).toBe(true), { timeout: 15_000 });
+    const reader = client(b, caps.docId, caps.edit);
+    await vi.waitFor(() => expect(text(reader)).toBe('while west was down: before the restart'), { timeout: 15_000 });
+    expect(markAllDirty).not.toHaveBeenCalled();
   });
 
   it('refuses a region with the wrong cluster secret, which learns nothing about any document', async () => {

@@ -130,8 +130,8 @@ export class GatedStore implements DocumentStore {
     return this.inner.listBacklog(peer, limit, afterDocId);
   }
 
-  clearBacklog(peer: string, docId: string, mark: number): Promise<boolean> {
-    return this.inner.clearBacklog(peer, docId, mark);
+  clearBacklog(peer: string, docId: string, mark: number, confirmedAt: number): Promise<boolean> {
+    return this.inner.clearBacklog(peer, docId, mark, confirmedAt);
   }
 
   backlogStats(peer: string): Promise<BacklogStats> {
@@ -144,6 +144,14 @@ export class GatedStore implements DocumentStore {
 
   storageId(): Promise<string> {
     return this.inner.storageId();
+  }
+
+  knownPeers(): Promise<Map<string, string>> {
+    return this.inner.knownPeers();
+  }
+
+  rememberPeer(region: string, storageId: string): Promise<void> {
+    return this.inner.rememberPeer(region, storageId);
   }
 
   ping(): Promise<void> {

@@ -258,13 +258,43 @@ for (const makeAdapter of adapters) {
         await store.append(id, updates.slice(0, 1), { dirtyFor: [east, west] });
         const [listed] = await store.listBacklog(east, 10);
         await store.append(id, updates.slice(1), { dirtyFor: [east, west] }); // while the peer was sent `listed`
-        expect(await store.clearBacklog(east, id, listed!.mark)).toBe(false);
+        expect(await store.clearBacklog(east, id, listed!.mark, Date.now())).toBe(false);
         const [current] = await store.listBacklog(east, 10);
         expect(current).toMatchObject({ docId: id, bytes: byteSize(updates) });
-        expect(await store.clearBacklog(east, id, current!.mark)).toBe(true);
+        expect(await store.clearBacklog(east, id, current!.mark, Date.now())).toBe(true);
         expect(await store.listBacklog(east, 10)).toEqual([]);
-        expect(await store.clearBacklog(east, id, current!.mark)).toBe(false);
+        expect(await store.clearBacklog(east, id, current!.mark, Date.now())).toBe(false);
         expect(await store.listBacklog(west, 10)).toHaveLength(1); // each peer confirms for itself
+      });
+
+      it('a confirmation of an older mark keeps the entry but moves its since up to what was confirmed', async () => {
+        const store = openStore();
+        const id = newDocId();
+        const { updates } = typedUpdates('ab');
+        await store.append(id, updates.slice(0, 1), { dirtyFor: [east] });
+        const [listed] = await store.listBacklog(east, 10);
+        await store.append(id, updates.slice(1), { dirtyFor: [east] });
+        const confirmedAt = listed!.since + 60_000;
+        expect(await store.clearBacklog(east, id, listed!.mark, confirmedAt)).toBe(false);
+        const [after] = await store.listBacklog(east, 10);
+        expect(after).toMatchObject({ docId: id, since: confirmedAt });
+        expect((await store.backlogStats(east)).oldestSince).toBe(confirmedAt);
+        // Never backwards: a late, older confirmation leaves it.
+        expect(await store.clearBacklog(east, id, listed!.mark, listed!.since)).toBe(false);
+        expect((await store.listBacklog(east, 10))[0]!.since).toBe(confirmedAt);
+      });
+
+      it('remembers peer regions and their storage ids', async () => {
+        const store = openStore();
+        expect(await store.knownPeers()).toEqual(new Map());
+        await store.rememberPeer(east, 'storage-1');
+        await store.rememberPeer(west, 'storage-2');
+        await store.rememberPeer(east, 'storage-3'); // east lost its data and came back
+        expect(await store.knownPeers()).toEqual(new Map([[east, 'storage-3'], [west, 'storage-2']]));
+        if (adapter.reopen) {
+          await store.close();
+          expect(await openStore(adapter.reopen).knownPeers()).toEqual(new Map([[east, 'storage-3'], [west, 'storage-2']]));
+        }
       });
 
       it('counts documents, bytes and the oldest entry', async () => {
@@ -300,7 +330,7 @@ for (const makeAdapter of adapters) {
         expect(byId.get(written)!.bytes).toBe((await store.load(written)).bytes);
         expect(byId.get(deleted)!.bytes).toBe(0);
         // An entry listed before must be re-sent: its old mark no longer clears it.
-        expect(await store.clearBacklog(east, written, stale!.mark)).toBe(false);
+        expect(await store.clearBacklog(east, written, stale!.mark, Date.now())).toBe(false);
       });
     });
 
@@ -347,7 +377,7 @@ for (const makeAdapter of adapters) {
         expect((await b.getDocument(id))?.access.editEpoch).toBe(2);
         const [entry] = await b.listBacklog(east, 10, undefined);
         expect(entry?.docId).toBe(id);
-        expect(await a.clearBacklog(east, id, entry!.mark)).toBe(true);
+        expect(await a.clearBacklog(east, id, entry!.mark, Date.now())).toBe(true);
         expect(await b.storageId()).toBe(await a.storageId());
       });
     }
