@@ -13,9 +13,9 @@ import type { ChangeOrigin } from './origins';
 import { checkUpdate, type ClientWrites, type NeededClock } from './updateGuard';
 
 export interface AdmissionLimits {
-  /** Bytes one client connection may have waiting. */
+  /** Bytes one client connection (or peer region) may have waiting. */
   maxPendingBytes: number;
-  /** Updates one client connection may have waiting. */
+  /** Updates one client connection (or peer region) may have waiting. */
   maxWaitingUpdates: number;
 }
 
@@ -41,6 +41,8 @@ export class UpdateAdmission {
   private readonly waiting = new Map<ChangeOrigin, Waiting>();
   private readonly writers = new Map<number, ChangeOrigin>();
   private readonly ownedBy = new Map<ChangeOrigin, number[]>();
+  /** Times a peer region's waiting updates went over the limits and were dropped. */
+  peerOverflows = 0;
 
   constructor(
     private readonly doc: Y.Doc,
@@ -155,9 +157,11 @@ export class UpdateAdmission {
     waiting.entries.push({ update, needs, contested });
     waiting.bytes += update.byteLength;
     this.onWaiting();
-    if (client && (waiting.bytes > this.limits.maxPendingBytes || waiting.entries.length > this.limits.maxWaitingUpdates)) {
-      this.waiting.delete(origin);
-      throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
-    }
+    if (waiting.bytes <= this.limits.maxPendingBytes && waiting.entries.length <= this.limits.maxWaitingUpdates) return;
+    this.waiting.delete(origin);
+    if (client) throw new ConnectionError(CloseCode.tooMuchPendingData, 'too much update data with missing dependencies');
+    // A peer region whose live updates skipped a gap (it drops live frames when its link is
+    // congested): nothing is lost, since its catch-up sends whatever this room still lacks.
+    this.peerOverflows++;
   }
 }

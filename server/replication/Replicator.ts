@@ -50,6 +50,12 @@ export interface ReplicatorOptions {
   catchUpConcurrency?: number;
   /** Catch-up waits while a link holds more than this unsent (live changes never wait). */
   maxBufferedBytes?: number;
+  /**
+   * Live changes are not sent while a link holds more than this unsent (a slow or congested
+   * peer): the document stays in that peer's backlog and catch-up sends what it lacks, so memory
+   * stays bounded and nothing is lost.
+   */
+  maxLiveBufferedBytes?: number;
   /** Redial delay after a link drops or a dial fails: doubles from this up to 5 s. */
   redialMs?: number;
 }
@@ -83,6 +89,8 @@ export class Replicator implements RoomListener {
   private timer: NodeJS.Timeout | null = null;
   private storageId: string | undefined;
   private stopped = false;
+  /** Live changes not sent because their link was congested (catch-up sent them). */
+  liveSkipped = 0;
   /** Catch-up passes finished, per peer (tests wait on these rather than on time). */
   readonly passesCompleted = new Map<string, number>();
 
@@ -159,11 +167,20 @@ export class Replicator implements RoomListener {
 
   // RoomListener: a change of one of our clients (or the server's own) goes to every linked peer.
   onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
-    for (const link of this.links.values()) link.send({ type: 'update', docId: room.docId, update });
+    for (const link of this.links.values()) {
+      if (this.congested(link)) this.liveSkipped++;
+      else link.send({ type: 'update', docId: room.docId, update });
+    }
   }
 
   onPresence(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
-    for (const link of this.links.values()) link.send({ type: 'presence', docId: room.docId, update });
+    for (const link of this.links.values()) {
+      if (!this.congested(link)) link.send({ type: 'presence', docId: room.docId, update });
+    }
+  }
+
+  private congested(link: PeerLink): boolean {
+    return link.buffered > (this.options.maxLiveBufferedBytes ?? 16 * 1024 * 1024);
   }
 
   /** @internal Called by a Dialer with a fresh socket. */

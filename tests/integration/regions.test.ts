@@ -13,6 +13,7 @@ import { openRawSocket } from '../support/rawSocket';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { TempDirs } from '../support/tempDirs';
 import { SqliteStore } from '../../server/storage/SqliteStore';
+import type { ReplicatorOptions } from '../../server/replication/Replicator';
 
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 const cleanups: (() => unknown)[] = [];
@@ -67,6 +68,8 @@ async function startRegions(secretB = SECRET, dataDirs = [dirs.make('concord-reg
 
 interface Mesh {
   servers: RunningServer[];
+  /** Each region's replicator options, the very objects it reads (tests may change them live). */
+  settings: ReplicatorOptions[];
   /** Every region's dialed link through its proxy (one per ordered pair). */
   proxies: TcpProxy[];
 }
@@ -76,6 +79,7 @@ async function startMesh(names: string[]): Promise<Mesh> {
   const ports = new Map<string, number>();
   const proxies: TcpProxy[] = [];
   const servers: RunningServer[] = [];
+  const settings: ReplicatorOptions[] = [];
   for (const name of names) {
     const peers: URL[] = [];
     for (const other of names.filter((n) => n !== name)) {
@@ -84,19 +88,21 @@ async function startMesh(names: string[]): Promise<Mesh> {
       proxies.push(proxy);
       peers.push(new URL(proxy.url));
     }
+    const region: ReplicatorOptions = { region: name, peers, secret: SECRET, catchUpIntervalMs: 200 };
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',
       dataDir: dirs.make(`concord-region-${name}-`),
       next: false,
       logLevel: 'silent',
-      region: { region: name, peers, secret: SECRET, catchUpIntervalMs: 200 },
+      region,
     });
     ports.set(name, server.port);
     cleanups.push(() => server.close());
     servers.push(server);
+    settings.push(region);
   }
-  return { servers, proxies };
+  return { servers, settings, proxies };
 }
 
 function client(server: RunningServer, docId: string, token: string): NodeClient {
@@ -306,6 +312,26 @@ describe('regions', () => {
     const reader = client(b, caps.docId, caps.edit);
     await vi.waitFor(() => expect(text(reader)).toBe('while west was down: before the restart'), { timeout: 15_000 });
     expect(markAllDirty).not.toHaveBeenCalled();
+  });
+
+  it('a congested link skips live sends and catch-up fills the gap, including updates that arrived after it', async () => {
+    const { servers, settings } = await startMesh(['east', 'west']);
+    const [a, b] = servers as [RunningServer, RunningServer];
+    await vi.waitFor(() => expect(linkUp(a, 'west') && linkUp(b, 'east')).toBe(true), { timeout: 10_000 });
+    const caps = mintDocument();
+    const east = client(a, caps.docId, caps.edit);
+    const west = client(b, caps.docId, caps.edit);
+    await Promise.all([east.synced, west.synced]);
+    // Congested (any buffered amount is too much): east's first change is not sent live…
+    settings[0]!.maxLiveBufferedBytes = -1;
+    east.doc.getText('title').insert(0, 'one');
+    await vi.waitFor(() => expect(a.replicator!.liveSkipped).toBe(1));
+    // …the next one is, and it cannot integrate without the first: west keeps it waiting until
+    // catch-up sends what it lacks.
+    settings[0]!.maxLiveBufferedBytes = undefined;
+    east.doc.getText('title').insert(3, ' two');
+    await vi.waitFor(() => expect(text(west)).toBe('one two'), { timeout: 10_000 });
+    expect(text(east)).toBe('one two');
   });
 
   it('refuses a region with the wrong cluster secret, which learns nothing about any document', async () => {
