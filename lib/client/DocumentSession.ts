@@ -1,7 +1,8 @@
 /**
  * One open document in the browser: its Y.Doc replica, kept in IndexedDB so edits survive
- * reloads and a server that cannot be reached, the relay connection, which local edits the server
- * has stored, and the status the UI shows. Framework-free; the React editor subscribes to it.
+ * reloads and a server that cannot be reached, the relay connection (to another region when the
+ * page's own is unreachable: RegionSwitcher), which local edits the server has stored, and the
+ * status the UI shows. Framework-free; the React editor subscribes to it.
  */
 import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
@@ -25,12 +26,19 @@ import {
 import type { Identity } from './identity';
 import { safeStorage } from './browserStorage';
 import { readKeptEdits, writeKeptEdits } from './keptEdits';
+import { RegionSwitcher } from './RegionSwitcher';
 
 /** y-indexeddb's object store holding the replica's updates. */
 const LOCAL_UPDATES_STORE = 'updates';
 
 /** Origin of this editor recording its schema version: synced and stored, but not a user's edit. */
 const SCHEMA_RECORD_ORIGIN = { kind: 'schema-record' } as const;
+
+/** What the status line shows: the connection's state and the region the editor is on. */
+export interface SessionStatus extends StatusView {
+  /** Null when the server never named its region (one server, no regions). */
+  region: string | null;
+}
 
 export class DocumentSession {
   readonly doc = new Y.Doc();
@@ -45,8 +53,10 @@ export class DocumentSession {
   private localEditsInReplica = 0;
   /** Resolves once the document's content is here: from the server or from the local replica. */
   readonly contentLoaded: Promise<void>;
+  /** Which region the provider talks to; moves it to another when its region is unreachable. */
+  private readonly regions: RegionSwitcher;
   private facts: ConnectionFacts;
-  private view: StatusView;
+  private view: SessionStatus;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -58,7 +68,7 @@ export class DocumentSession {
   ) {
     const online = typeof navigator === 'undefined' ? true : navigator.onLine;
     this.facts = { ...INITIAL_FACTS, online };
-    this.view = describeConnection(this.facts);
+    this.view = { ...describeConnection(this.facts), region: null };
     // Listener order matters: y-indexeddb, then the provider, then us (see onLocalUpdate).
     this.local = new IndexeddbPersistence(localReplicaName(docId), this.doc);
     this.provider = new WebsocketProvider(relayUrl, docId, this.doc, {
@@ -73,8 +83,15 @@ export class DocumentSession {
       carriedOver: readKeptEdits(safeStorage(), docId),
     });
     this.replicaCheck = new ReplicaCheck(this.doc, this.provider);
+    this.regions = new RegionSwitcher({
+      provider: this.provider,
+      homeRelayUrl: relayUrl,
+      storage: safeStorage(),
+      mayConnect: () => shouldConnect(this.facts) && !this.facts.outdated,
+      onChange: () => this.refreshView(),
+    });
     this.facts = applyConnectionEvent(this.facts, { type: 'unsaved', count: this.saves.unsaved });
-    this.view = describeConnection(this.facts);
+    this.view = { ...describeConnection(this.facts), region: this.regions.region };
     this.contentLoaded = new Promise((resolve) => {
       this.provider.once('sync', () => resolve());
       void this.local.whenSynced.then(() => {
@@ -105,7 +122,7 @@ export class DocumentSession {
     return this.doc.getText(TITLE_TEXT);
   }
 
-  get status(): StatusView {
+  get status(): SessionStatus {
     return this.view;
   }
 
@@ -152,6 +169,7 @@ export class DocumentSession {
     this.local.off('synced', this.onReplicaLoaded);
     this.saves.destroy();
     this.replicaCheck.destroy();
+    this.regions.destroy();
     this.provider.off('status', this.onStatus);
     this.provider.off('sync', this.onSync);
     this.provider.off('closed', this.onClosed);
@@ -164,8 +182,12 @@ export class DocumentSession {
 
   private update(event: ConnectionEvent): void {
     this.facts = applyConnectionEvent(this.facts, event);
-    const next = describeConnection(this.facts);
-    if (next.status === this.view.status && next.text === this.view.text) return;
+    this.refreshView();
+  }
+
+  private refreshView(): void {
+    const next = { ...describeConnection(this.facts), region: this.regions.region };
+    if (next.status === this.view.status && next.text === this.view.text && next.region === this.view.region) return;
     this.view = next;
     for (const listener of this.listeners) listener();
   }
@@ -261,6 +283,7 @@ export class DocumentSession {
 
   private readonly onOnline = () => {
     this.update({ type: 'network', online: true });
+    this.regions.networkBack();
     if (shouldConnect(this.facts)) this.provider.connect();
   };
 }
