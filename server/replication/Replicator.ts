@@ -31,6 +31,7 @@ import type { ChangeOrigin } from '../relay/origins';
 import { LinkRefusedError, runHandshake, type LinkRole } from './handshake';
 import { wsLinkChannel } from './wsLinkChannel';
 import { PeerLink } from './PeerLink';
+import { LinkTraffic } from './LinkTraffic';
 import { Dialer } from './Dialer';
 import { SerialByKey } from './SerialByKey';
 import { CLUSTER_LINK_PATH } from './linkFrames';
@@ -81,6 +82,8 @@ export class Replicator implements RoomListener {
   /** Peer regions this storage has linked with, and the storage id each had (from storage). */
   private known = new Map<string, string | undefined>();
   private readonly publicUrls = new Map<string, string | undefined>();
+  /** What crossed the links to each peer region, over all its links (/metrics, last contact). */
+  private readonly traffic = new Map<string, LinkTraffic>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
   private readonly dialers = new Set<Dialer>();
   private readonly passes = new Map<string, Promise<void>>();
@@ -141,10 +144,20 @@ export class Replicator implements RoomListener {
     return true;
   }
 
-  /** The regions' public URLs, this one first (for the editor's failover). */
+  /**
+   * The regions' public URLs, this one first, then the peers in PEERS order (the editor fails
+   * over in this order, so operators choose it), then peers that only dialed us.
+   */
   regions(): { name: string; url: string | null; self: boolean }[] {
     const out = [{ name: this.options.region, url: this.options.publicUrl ?? null, self: true }];
-    for (const [name, url] of this.publicUrls) out.push({ name, url: url ?? null, self: false });
+    const listed = new Set<string>();
+    for (const dialer of this.dialers) {
+      const name = dialer.region;
+      if (name === null || listed.has(name) || !this.publicUrls.has(name)) continue;
+      listed.add(name);
+      out.push({ name, url: this.publicUrls.get(name) ?? null, self: false });
+    }
+    for (const [name, url] of this.publicUrls) if (!listed.has(name)) out.push({ name, url: url ?? null, self: false });
     return out;
   }
 
@@ -213,7 +226,7 @@ export class Replicator implements RoomListener {
     const link = new PeerLink(peer, role === 'dialer', channel, () => ws.bufferedAmount, {
       onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.receive(l, message)),
       onClosed: (l) => this.linkClosed(l),
-    }, this.log);
+    }, this.log, this.trafficWith(region));
     this.links.set(region, link);
     this.publicUrls.set(region, peer.peerPublicUrl);
     this.log.info({ peer: region, role, address }, 'cluster link up');
@@ -228,6 +241,17 @@ export class Replicator implements RoomListener {
     }
     this.catchUp(link);
     return link;
+  }
+
+  /** Replication traffic with each peer region that ever linked, by its proven name. */
+  peerTraffic(): ReadonlyMap<string, LinkTraffic> {
+    return this.traffic;
+  }
+
+  private trafficWith(region: string): LinkTraffic {
+    let traffic = this.traffic.get(region);
+    if (!traffic) this.traffic.set(region, (traffic = new LinkTraffic()));
+    return traffic;
   }
 
   private linkClosed(link: PeerLink): void {
@@ -395,12 +419,14 @@ export class Replicator implements RoomListener {
 
   private async peerStatus(region: string | null, url: string | null): Promise<PeerStatus> {
     const link = region ? this.links.get(region) : undefined;
+    const lastContact = region ? this.traffic.get(region)?.lastContact : undefined;
     const stats = region ? await this.store.backlogStats(region) : { documents: 0, bytes: 0, oldestSince: null };
     return {
       region,
       url,
       state: link && !link.isClosed ? 'up' : 'down',
-      lastContact: link ? new Date(link.lastContact).toISOString() : null,
+      // Kept per peer, not per link: while a link is down is when its last contact matters.
+      lastContact: lastContact ? new Date(lastContact).toISOString() : null,
       lagSeconds: stats.oldestSince === null ? 0 : Math.max(0, (Date.now() - stats.oldestSince) / 1000),
       backlog: { documents: stats.documents, bytes: stats.bytes },
       publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,

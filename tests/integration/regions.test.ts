@@ -223,6 +223,8 @@ describe('regions', () => {
     const { servers } = await startMesh(names);
     const links = () => servers.flatMap((s, i) => names.filter((n) => n !== names[i]).map((n) => s.replicator!.link(n)));
     await vi.waitFor(() => expect(links().every((l) => l?.isClosed === false)).toBe(true), { timeout: 15_000 });
+    // The editor fails over in this order: this region, then PEERS order, however the links came up.
+    servers.forEach((s, i) => expect(s.replicator!.regions().map((r) => r.name)).toEqual([names[i], ...names.filter((n) => n !== names[i])]));
     const caps = mintDocument();
     const clients = servers.map((s) => client(s, caps.docId, caps.edit));
     await Promise.all(clients.map((c) => c.synced));
