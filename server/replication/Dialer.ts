@@ -1,11 +1,17 @@
 /** Dials one PEERS URL for the Replicator, and again (with back-off and jitter) whenever its link drops. */
 import WebSocket from 'ws';
+import type { Logger } from 'pino';
 import { CLUSTER_LINK_PATH } from './linkFrames';
 import type { Replicator } from './Replicator';
 
+const FIRST_DELAY_MS = 100;
+const MAX_DELAY_MS = 5000;
+
 export class Dialer {
   region: string | null = null;
-  private delay: number;
+  private delay = FIRST_DELAY_MS;
+  /** Dials in a row that did not reach the peer (only the first is logged as a warning). */
+  private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private socket: WebSocket | null = null;
@@ -13,9 +19,8 @@ export class Dialer {
   constructor(
     readonly url: URL,
     private readonly replicator: Replicator,
-  ) {
-    this.delay = 100;
-  }
+    private readonly log: Logger,
+  ) {}
 
   dial(): void {
     if (this.stopped) return;
@@ -24,37 +29,38 @@ export class Dialer {
     const ws = new WebSocket(target, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: 5000 });
     this.socket = ws;
     let settled = false;
-    ws.on('error', () => {
-      if (!settled) {
-        settled = true;
-        this.dialLater();
-      }
-    });
-    ws.once('close', () => {
-      if (!settled) {
-        settled = true;
-        this.dialLater();
-      }
-    });
-    void this.replicator.establish(ws, 'dialer', this.url.toString()).then((link) => {
-      if (link === null) {
-        if (!settled) {
-          settled = true;
+    const unreachable = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      this.failures++;
+      const fields = { peerUrl: this.url.toString(), failures: this.failures, err: err?.message };
+      if (this.failures === 1) this.log.warn(fields, 'cannot reach a peer region; dialing again with back-off');
+      else this.log.debug(fields, 'peer region still unreachable');
+      this.dialLater();
+    };
+    ws.on('error', unreachable);
+    ws.once('close', () => unreachable());
+    // The handshake starts once the socket is open: a dial that never connects is not a refusal.
+    ws.once('open', () => {
+      settled = true;
+      this.failures = 0;
+      void this.replicator.establish(ws, 'dialer', this.url.toString()).then((link) => {
+        if (link === null) {
           ws.terminate();
           this.dialLater();
+          return;
         }
-        return;
-      }
-      settled = true;
-      this.region = link.region;
-      this.delay = 100;
+        this.region = link.region;
+        this.delay = FIRST_DELAY_MS;
+      });
     });
   }
 
+  /** Waits between half the delay and the whole (jitter), then dials; the delay doubles up to 5 s. */
   dialLater(): void {
     if (this.stopped || this.timer) return;
-    const wait = this.delay * (1 + Math.random());
-    this.delay = Math.min(this.delay * 2, 5000);
+    const wait = this.delay * (0.5 + Math.random() / 2);
+    this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dial();

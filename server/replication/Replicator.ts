@@ -113,7 +113,7 @@ export class Replicator implements RoomListener {
       if (fromPeer === undefined) void this.localAccessChanged(docId, access);
     });
     for (const url of this.options.peers) {
-      const dialer = new Dialer(url, this);
+      const dialer = new Dialer(url, this, this.log);
       this.dialers.add(dialer);
       dialer.dial();
     }
