@@ -23,7 +23,7 @@ import { mergeAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/ca
 import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
 import { covers, decodeState, EMPTY_STATE, encodeState, stateVectorOf } from './stateCoverage';
 import { isDocId } from '../../lib/ids';
-import type { DocumentStore } from '../storage/DocumentStore';
+import type { BacklogEntry, DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import type { Room } from '../relay/Room';
 import type { RoomListener } from '../relay/RoomListener';
@@ -87,6 +87,8 @@ export class Replicator implements RoomListener {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
   private readonly dialers = new Set<Dialer>();
   private readonly passes = new Map<string, Promise<void>>();
+  /** Documents a peer was found lacking something in the last pass ("region\0docId"). */
+  private readonly gapsSeen = new Set<string>();
   /** Each link's messages for one document are handled in arrival order. */
   private readonly inbox = new SerialByKey();
   private timer: NodeJS.Timeout | null = null;
@@ -256,6 +258,7 @@ export class Replicator implements RoomListener {
 
   private linkClosed(link: PeerLink): void {
     if (this.links.get(link.region) === link) this.links.delete(link.region);
+    for (const key of this.gapsSeen) if (key.startsWith(`${link.region}\u0000`)) this.gapsSeen.delete(key);
     this.log.warn({ peer: link.region }, 'cluster link down');
     for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
     // Presence of that region's clients disappears; its waiting updates are re-sent by catch-up.
@@ -377,7 +380,7 @@ export class Replicator implements RoomListener {
         // Bounded memory and no stall of live traffic: wait while the socket is full.
         while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
         if (link.isClosed) return;
-        await Promise.all(page.slice(i, i + limit).map((entry) => this.confirm(link, entry.docId, entry.mark)));
+        await Promise.all(page.slice(i, i + limit).map((entry) => this.confirm(link, entry)));
       }
       if (page.length < BACKLOG_PAGE) return;
     }
@@ -387,8 +390,9 @@ export class Replicator implements RoomListener {
    * Compares one document with the peer; clears the backlog mark once the peer's storage holds
    * everything we held when we asked (it may hold more: its own clients' edits).
    */
-  private async confirm(link: PeerLink, docId: string, mark: number): Promise<void> {
+  private async confirm(link: PeerLink, { docId, mark, since }: BacklogEntry): Promise<void> {
     const askedAt = Date.now();
+    const key = `${link.region}\u0000${docId}`;
     const { access, doc, release } = await this.describe(docId);
     try {
       const ours = this.stateOf(doc);
@@ -402,6 +406,7 @@ export class Replicator implements RoomListener {
       if (!doc) return;
       const theirs = decodeState(reply.state);
       if (covers(theirs, decodeState(ours.state)) && sameAccess(reply.access, merged)) {
+        this.gapsSeen.delete(key);
         if (equalBytes(reply.state, ours.state) && !equalBytes(reply.digest, ours.digest)) {
           // Same history, different content: a split no resend can mend (issue #15); say so loudly.
           this.log.error({ peer: link.region, docId }, 'regions hold the same history with different content (split)');
@@ -409,8 +414,17 @@ export class Replicator implements RoomListener {
         await this.store.clearBacklog(link.region, docId, mark, askedAt);
         return;
       }
-      // The peer lacks something (content, or deletions a state vector cannot show): send what it
-      // lacks relative to its state vector, with our whole delete set. The next pass confirms.
+      // The peer lacks something (content, or deletions a state vector cannot show). If every
+      // unconfirmed change was made while this link was up, what it lacks is most likely still in
+      // flight — sent live by us, or by the region it came from — so give it one pass to arrive
+      // before sending it again (a change then crosses the links R−1 times, not more). Otherwise,
+      // or if the gap is still there a pass later, send what it lacks relative to its state
+      // vector, with our whole delete set; the next pass confirms.
+      if (since > link.openedAt && !this.gapsSeen.has(key)) {
+        this.gapsSeen.add(key);
+        return;
+      }
+      this.gapsSeen.delete(key);
       link.send({ type: 'update', docId, update: Y.encodeStateAsUpdate(doc, stateVectorOf(theirs)) });
     } finally {
       release();
