@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { LinkChannel, LinkPeer } from './handshake';
 import { decodeReplicationMessage, encodeReplicationMessage, type DocumentState, type ReplicationMessage } from './replicationFrames';
 import type { PeerOrigin } from '../relay/origins';
+import { LinkTraffic } from './LinkTraffic';
 
 export interface PeerLinkHandlers {
   onMessage(link: PeerLink, message: ReplicationMessage): void;
@@ -16,6 +17,7 @@ export interface PeerLinkHandlers {
 export class PeerLink {
   readonly origin: PeerOrigin;
   readonly openedAt = Date.now();
+  /** Epoch ms of the last frame from the peer; the handshake counts. */
   lastContact = Date.now();
   /** Replication frames sent and received that carried document updates (echo bound, tests). */
   updatesSent = 0;
@@ -32,8 +34,11 @@ export class PeerLink {
     private readonly bufferedBytes: () => number,
     private readonly handlers: PeerLinkHandlers,
     private readonly log: Logger,
+    /** This peer's traffic over all its links (the Replicator keeps one per peer); a fresh one if none. */
+    readonly traffic: LinkTraffic = new LinkTraffic(),
   ) {
     this.origin = Object.freeze({ kind: 'peer', peerId: peer.peerRegion });
+    traffic.contact(this.lastContact);
     peer.onFrame((frame) => this.receive(frame));
     channel.onClose(() => this.handleClosed());
   }
@@ -56,6 +61,7 @@ export class PeerLink {
     const frame = encodeReplicationMessage(message);
     if (message.type === 'update') this.updatesSent++;
     this.bytesSent += frame.byteLength;
+    this.traffic.countSent(message.type, frame.byteLength);
     this.channel.send(frame);
   }
 
@@ -81,6 +87,7 @@ export class PeerLink {
 
   private receive(frame: Uint8Array): void {
     this.lastContact = Date.now();
+    this.traffic.contact(this.lastContact);
     let message: ReplicationMessage;
     try {
       message = decodeReplicationMessage(frame);
@@ -90,6 +97,7 @@ export class PeerLink {
       return;
     }
     if (message.type === 'update') this.updatesReceived++;
+    this.traffic.countReceived(message.type, frame.byteLength);
     if (message.type === 'stateReply') {
       const waiting = this.requests.get(message.request);
       if (waiting) {
