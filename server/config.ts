@@ -66,6 +66,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9.:_[\]-]+$/, 'must be a host name or IP address to listen on')
     .optional(),
   DATA_DIR: z.string().trim().min(1, 'must be a directory path').default('./data'),
+  DATABASE_URL: z
+    .string()
+    .refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL such as postgres://concord:secret@db.example.com:5432/concord')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://docs.example.com' })
@@ -96,6 +100,11 @@ const envSchema = z.object({
 /** The variables whose values are never echoed in an error message. */
 const SECRET_VARIABLES = new Set(['CLUSTER_SECRET']);
 
+/** DATABASE_URL: what `pg` connects to (issue #13); any other scheme is a mistake, not SQLite. */
+function isPostgresUrl(value: string): boolean {
+  return URL.canParse(value) && ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+}
+
 /** Caps on what clients may send; see README, "Limits". */
 export interface Limits {
   trustProxy: boolean;
@@ -113,6 +122,8 @@ export interface Config {
   host: string | undefined;
   /** Absolute directory for SQLite data. */
   dataDir: string;
+  /** PostgreSQL connection URL (DATABASE_URL); when set, documents are stored there, not in dataDir. */
+  databaseUrl: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Base URL for share links; undefined = derived from each request's Host header. */
   publicUrl: string | undefined;
@@ -158,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: v.PORT,
     host: v.HOST,
     dataDir: path.resolve(v.DATA_DIR),
+    databaseUrl: v.DATABASE_URL,
     logLevel: v.LOG_LEVEL,
     publicUrl,
     limits: {
@@ -191,8 +203,14 @@ function regionPresenceIssues(isSet: (name: string) => boolean): { name: string;
   return issues;
 }
 
-/** A variable's value as an error message shows it: a secret only by its length. */
+/** A variable's value as an error message shows it: a secret only by its length, a URL without its password. */
 function shown(name: string, value: string | undefined): string {
   if (SECRET_VARIABLES.has(name) && value !== undefined) return `(${value.length} characters, not shown)`;
+  if (name === 'DATABASE_URL' && value !== undefined) {
+    if (!URL.canParse(value)) return `(${value.length} characters, not shown: not a URL, and it may hold a password)`;
+    const url = new URL(value);
+    if (url.password !== '') url.password = '***';
+    return JSON.stringify(url.href);
+  }
   return JSON.stringify(value ?? '');
 }

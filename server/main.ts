@@ -21,6 +21,7 @@ try {
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
     next: dev ? 'dev' : 'production',
     logger: log,
     publicUrl: config.publicUrl,

@@ -13,6 +13,7 @@ const server = await startServer({
   port: config.port,
   host: config.host,
   dataDir: config.dataDir,
+  databaseUrl: config.databaseUrl,
   next: false,
   logger: log,
   publicUrl: config.publicUrl,

@@ -13,14 +13,17 @@ import { HttpRoutes } from './http/HttpRoutes';
 import { errorPage } from './http/errorPage';
 import { sendText } from './http/respond';
 import type { DocumentStore } from './storage/DocumentStore';
+import { PostgresStore } from './storage/PostgresStore';
 import { SqliteStore } from './storage/SqliteStore';
 import type { NextMode } from './nextApp';
 
 export interface StartOptions {
   port: number;
   host?: string;
-  /** SQLite directory; ignored when `store` is given. */
+  /** SQLite directory; ignored when `store` or `databaseUrl` is given. */
   dataDir?: string;
+  /** PostgreSQL URL (DATABASE_URL): store documents there; ignored when `store` is given. */
+  databaseUrl?: string;
   /** A ready store (e.g. MemoryStore in tests). The server closes it on close(). */
   store?: DocumentStore;
   /** Serve the web app: 'dev' (hot reload), 'production' (needs a build), or false (relay + API only). */
@@ -55,7 +58,9 @@ export interface RunningServer {
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger(options.logLevel ?? 'info');
-  const store = options.store ?? new SqliteStore(options.dataDir ?? './data');
+  const store =
+    options.store ??
+    (options.databaseUrl ? await PostgresStore.open(options.databaseUrl, { log }) : new SqliteStore(options.dataDir ?? './data'));
   // The gauges read the relay's stats only at scrape time, after it exists.
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
   const relay: Relay = new Relay(store, log, metrics, { ...DEFAULT_RELAY_OPTIONS, ...options.relay });

@@ -5,7 +5,7 @@ import type { AccessState } from '../../lib/auth/capabilities';
  *
  * A document is stored as an append-only log of Yjs updates plus, after compaction, one snapshot
  * that replaces the log entries it covers. Yjs updates commute and are idempotent, so loading is
- * "apply everything"; order only matters for speed. Every adapter (SQLite now, PostgreSQL later)
+ * "apply everything"; order only matters for speed. Every adapter (SQLite, PostgreSQL, memory)
  * must pass tests/unit/storage-contract.test.ts.
  *
  * For region replication (issue #12) the store also keeps a backlog per peer region: the
@@ -110,7 +110,9 @@ export interface DocumentStore {
 
   /**
    * Appends updates atomically (all or none) and returns the sequence number of the last one.
-   * Sequence numbers only grow. Registers the document if needed. Throws DocumentDeletedError
+   * A document's sequence numbers only grow, and become visible in order: a `load` that includes
+   * entry N includes every entry of that document numbered below N, whichever store instance
+   * appended it (issue #13). Registers the document if needed. Throws DocumentDeletedError
    * for a deleted document (and then marks nothing). With `options.dirtyFor`, marks the document
    * dirty for those peers in the same transaction, adding the updates' bytes.
    */
@@ -118,7 +120,12 @@ export interface DocumentStore {
 
   /**
    * Replaces every entry with sequence number <= throughSeq by `snapshot`, which must contain at
-   * least their combined content. Entries appended after throughSeq are kept.
+   * least their combined content. Entries appended after throughSeq are kept. Does nothing for a
+   * deleted document, or when the stored snapshot is newer.
+   *
+   * With several instances on one storage, an instance's in-memory document may lack entries
+   * another instance appended below its own last seq: compact what `load` returned, through its
+   * `lastSeq` (safe by the ordering `append` guarantees).
    */
   compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>;
 

@@ -92,7 +92,8 @@ export class MemoryStore implements DocumentStore {
 
   async compact(docId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
     const doc = this.ensure(docId);
-    // Mirrors SqliteStore: a snapshot never moves backwards.
+    // Mirrors SqliteStore: a deleted document stays empty, and a snapshot never moves backwards.
+    if (doc.info.access.deleted) return;
     if (doc.snapshot && doc.snapshot.throughSeq > throughSeq) return;
     doc.snapshot = { throughSeq, data: snapshot.slice() };
     doc.updates = doc.updates.filter((u) => u.seq > throughSeq);

@@ -213,6 +213,8 @@ export class SqliteStore implements DocumentStore {
         return seq;
       }),
       compact: this.db.transaction((docId: string, snapshot: Uint8Array, throughSeq: number) => {
+        // Deleted meanwhile (perhaps by another instance): the content is gone for good.
+        if ((this.stmt.getDoc.get(docId)?.deleted_at ?? null) !== null) return;
         const existing = this.stmt.getSnapshotSeq.get(docId);
         // A snapshot never moves backwards: an older compaction finishing late must not win.
         if (existing && existing.through_seq > throughSeq) return;
@@ -237,6 +239,8 @@ export class SqliteStore implements DocumentStore {
   // Every write transaction runs IMMEDIATE: it takes the write lock before its first read, so a
   // second store (process) on the same file waits (busy_timeout) instead of failing with
   // SQLITE_BUSY_SNAPSHOT or writing over a state it never read (issue #13, several writers).
+  // Writers taking turns also keep the one AUTOINCREMENT sequence in commit order, as the
+  // contract of append requires (PostgresStore needs per-document numbers for that).
   async setAccess(docId: string, access: AccessState): Promise<void> {
     checkAccessState(access);
     this.tx.setAccess.immediate(docId, access);

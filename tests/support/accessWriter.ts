@@ -5,11 +5,11 @@
  * it dirty for peer "peer" each time, then prints "done" and exits.
  *
  *   node --import tsx tests/support/accessWriter.ts sqlite <dataDir> <docId> <count>
- *
- * A PostgreSQL adapter adds its own first argument here.
+ *   node --import tsx tests/support/accessWriter.ts postgres <DATABASE_URL> <docId> <count>
  */
 import readline from 'node:readline';
 import type { DocumentStore } from '../../server/storage/DocumentStore';
+import { PostgresStore } from '../../server/storage/PostgresStore';
 import { SqliteStore } from '../../server/storage/SqliteStore';
 
 /** The change every writer makes: one more edit rotation, with a verifier naming the epoch. */
@@ -19,7 +19,8 @@ export function rotateEditForTest<T extends { editEpoch: number; editVerifier: s
 
 function openStore(kind: string | undefined, location: string | undefined): DocumentStore {
   if (kind === 'sqlite' && location) return new SqliteStore(location);
-  throw new RangeError(`usage: accessWriter.ts sqlite <dataDir> <docId> <count> (got ${kind} ${location})`);
+  if (kind === 'postgres' && location) return new PostgresStore(location, { maxConnections: 2 });
+  throw new RangeError(`usage: accessWriter.ts sqlite <dataDir> | postgres <DATABASE_URL>, then <docId> <count> (got ${kind} ${location})`);
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * The storage contract: every DocumentStore adapter must pass this file. A new adapter (e.g.
- * PostgreSQL) is added to `adapters` below and nothing else changes.
+ * The storage contract: every DocumentStore adapter must pass this file. A new adapter is added
+ * to `adapters` below and nothing else changes. PostgreSQL runs against the local server (see
+ * tests/support/postgresTestDatabase.ts): when it is not reachable, its tests fail, never skip.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,17 +10,22 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { DocumentDeletedError, type BacklogEntry, type DocumentStore } from '../../server/storage/DocumentStore';
 import { INITIAL_ACCESS, mergeAccess, type AccessState } from '../../lib/auth/capabilities';
 import { MemoryStore } from '../../server/storage/MemoryStore';
+import { PostgresStore } from '../../server/storage/PostgresStore';
 import { SQLITE_FILE_NAME, SqliteStore } from '../../server/storage/SqliteStore';
 import { newDocId } from '../../lib/ids';
 import { rotateEditForTest as rotateEdit } from '../support/accessWriter';
+import { createTestDatabase, type TestDatabase } from '../support/postgresTestDatabase';
 
 interface Adapter {
   name: string;
+  /** Creates the adapter's storage before its tests (e.g. a database), and removes it after. */
+  setup?: () => Promise<void>;
+  teardown?: () => Promise<void>;
   open(): DocumentStore;
   /** Opens a store on new, empty storage (a fresh data directory). */
   openEmpty(): DocumentStore;
@@ -51,8 +57,33 @@ function sqliteAdapter(): Adapter {
   };
 }
 
+/** A database of its own for this run, a second one for openEmpty; both dropped after. */
+function postgresAdapter(): Adapter {
+  const databases: TestDatabase[] = [];
+  const storeOn = (index: number) => () => {
+    const database = databases[index];
+    if (!database) throw new Error('the PostgreSQL test databases were not created (see the error of the suite\'s setup)');
+    return new PostgresStore(database.url, { maxConnections: 8 });
+  };
+  return {
+    name: 'postgres',
+    setup: async () => {
+      databases.push(await createTestDatabase(), await createTestDatabase());
+    },
+    teardown: async () => {
+      for (const database of databases.splice(0)) await database.drop();
+    },
+    open: storeOn(0),
+    openEmpty: storeOn(1),
+    reopen: storeOn(0),
+    second: storeOn(0),
+    writerArgs: () => ['postgres', databases[0]!.url],
+  };
+}
+
 const adapters: (() => Adapter)[] = [
   sqliteAdapter,
+  postgresAdapter,
   () => ({ name: 'memory', open: () => new MemoryStore(), openEmpty: () => new MemoryStore() }),
 ];
 
@@ -76,6 +107,11 @@ function rebuild(updates: Uint8Array[]): string {
 for (const makeAdapter of adapters) {
   const adapter = makeAdapter();
   describe(`DocumentStore contract: ${adapter.name}`, () => {
+    // Awaited by every test (set up once), so an adapter whose storage is unreachable fails each
+    // of its tests with the reason rather than showing them as skipped.
+    let setUp: Promise<void> | undefined;
+    beforeEach(async () => (setUp ??= adapter.setup?.()));
+    afterAll(async () => adapter.teardown?.());
     const open: DocumentStore[] = [];
     const openStore = (factory: () => DocumentStore = adapter.open) => {
       const store = factory();
@@ -189,6 +225,17 @@ for (const makeAdapter of adapters) {
       expect((await store.getDocument(id))?.access.deleted).toBe(true);
       await expect(store.append(id, typedUpdates('back').updates)).rejects.toThrow(DocumentDeletedError);
       expect((await store.load(id)).updates).toHaveLength(0);
+    });
+
+    it('a compaction that loaded the document before it was deleted brings nothing back', async () => {
+      const store = openStore();
+      const id = newDocId();
+      await store.append(id, typedUpdates('secret').updates);
+      const loaded = await store.load(id);
+      await store.deleteDocument(id); // e.g. by another instance, while this one built its snapshot
+      await store.compact(id, Y.mergeUpdates(loaded.updates), loaded.lastSeq);
+      expect(await store.load(id)).toEqual({ updates: [], lastSeq: 0, bytes: 0 });
+      expect((await store.getDocument(id))?.access.deleted).toBe(true);
     });
 
     describe('backlog per peer region (issue #12)', () => {
@@ -380,6 +427,62 @@ for (const makeAdapter of adapters) {
         expect(await a.clearBacklog(east, id, entry!.mark, Date.now())).toBe(true);
         expect(await b.storageId()).toBe(await a.storageId());
       });
+
+      // Issue #13: with several writers, compactions run while both instances append. Each
+      // compacts what it loaded, through the loaded lastSeq; nothing either appended may be lost.
+      it('two stores appending and compacting one document at once lose nothing', async () => {
+        const stores = [openStore(), openStore(second)];
+        const id = newDocId();
+        const written: string[] = [];
+        const appendKeys = async (store: DocumentStore, writer: string) => {
+          for (let i = 0; i < 60; i++) {
+            written.push(`${writer}.${i}`);
+            await store.append(id, [keyUpdate(`${writer}.${i}`)]);
+          }
+        };
+        let appending = true;
+        const compactWhileAppending = async (store: DocumentStore) => {
+          let compactions = 0;
+          for (; appending; compactions++) await compactWhatIsStored(store, id);
+          return compactions;
+        };
+        // Four appenders and one compactor on each store, all at once.
+        const compactors = stores.map(compactWhileAppending);
+        await Promise.all(stores.flatMap((store, s) => [0, 1, 2, 3].map((w) => appendKeys(store, `${s}.${w}`)))).finally(() => {
+          appending = false;
+        });
+        const compactions = await Promise.all(compactors);
+        const stored = await stores[0]!.load(id);
+        const keys = storedKeys(stored);
+        expect(written.filter((key) => !keys.has(key))).toEqual([]);
+        expect(compactions.every((n) => n >= 10)).toBe(true); // both really compacted meanwhile
+      });
+
+      it('two stores rotating, deleting, appending and compacting one document at once: every change merges', async () => {
+        const [a, b] = [openStore(), openStore(second)];
+        for (let round = 0; round < 10; round++) {
+          const id = newDocId();
+          await a.append(id, [keyUpdate('before')]);
+          const rotations = 8;
+          const results = await Promise.allSettled([
+            compactWhatIsStored(b, id),
+            ...Array.from({ length: rotations }, (_, i) => (i % 2 === 0 ? a : b).updateAccess(id, rotateEdit, { dirtyFor: [east] })),
+            a.append(id, [keyUpdate('racing')]),
+            b.updateAccess(id, (current) => ({ ...current, deleted: true }), { dirtyFor: [east] }),
+            a.append(id, [keyUpdate('racing too')]),
+            compactWhatIsStored(a, id),
+          ]);
+          // An append may lose to the deletion (and is refused); nothing else may fail.
+          for (const result of results) {
+            if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(DocumentDeletedError);
+          }
+          expect(results.filter((r) => r.status === 'rejected').length).toBeLessThanOrEqual(2);
+          expect((await b.getDocument(id))?.access).toEqual({ ...INITIAL_ACCESS, editEpoch: rotations, editVerifier: `v-edit-${rotations}`, deleted: true });
+          expect(await a.load(id)).toEqual({ updates: [], lastSeq: 0, bytes: 0 });
+          await expect(b.append(id, [keyUpdate('after')])).rejects.toThrow(DocumentDeletedError);
+          expect((await a.listBacklog(east, 1000)).filter((e) => e.docId === id)).toHaveLength(1);
+        }
+      });
     }
 
     if (adapter.writerArgs) {
@@ -460,6 +563,24 @@ function rebuildDoc(updates: Uint8Array[]): Y.Doc {
   const doc = new Y.Doc();
   for (const u of updates) Y.applyUpdate(doc, u);
   return doc;
+}
+
+/** One Yjs update setting `key` in map "m", from a replica of its own (so updates commute). */
+function keyUpdate(key: string): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getMap('m').set(key, true);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+function storedKeys(stored: { updates: Uint8Array[] }): Set<string> {
+  const doc = rebuildDoc(stored.updates);
+  return new Set(doc.getMap('m').keys());
+}
+
+/** What an instance does to compact: a snapshot of what it loaded, through the loaded lastSeq. */
+async function compactWhatIsStored(store: DocumentStore, docId: string): Promise<void> {
+  const loaded = await store.load(docId);
+  if (loaded.updates.length > 1) await store.compact(docId, Y.mergeUpdates(loaded.updates), loaded.lastSeq);
 }
 
 function newPeer(name: string): string {
