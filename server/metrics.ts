@@ -6,6 +6,8 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KNOWN_MESSAGE_TYPE_NAMES, messageTypeName, type KnownMessageTypeName } from '../lib/protocol/messageTypes';
+import type { PeerStatus } from './replication/Replicator';
+import type { LinkTraffic, TrafficCounts } from './replication/LinkTraffic';
 
 type TypeCounts = Record<KnownMessageTypeName | 'unknown', number>;
 
@@ -16,6 +18,13 @@ const zeroCounts = (): TypeCounts =>
 export interface RelayStats {
   connections: number;
   documentsLoaded: number;
+}
+
+/** Where the per-peer region series are read from at scrape time (the Replicator, made after Metrics). */
+export interface RegionMetricsSource {
+  peers(): Promise<readonly PeerStatus[]>;
+  /** By proven region name. */
+  traffic(): ReadonlyMap<string, LinkTraffic>;
 }
 
 export class Metrics {
@@ -35,6 +44,9 @@ export class Metrics {
   private readonly saveDuration: Record<'ok' | 'error', Histogram.Internal<'result'>>;
   private readonly loadDuration: Histogram<'result'>;
   private readonly compactions: Counter;
+  private regionSource: RegionMetricsSource | null = null;
+  /** One read of the peers per scrape, shared by the five gauges that collect it side by side. */
+  private peersRead: Promise<readonly PeerStatus[]> | null = null;
 
   /**
    * @param stats read at scrape time for the gauges
@@ -86,6 +98,71 @@ export class Metrics {
       registers: r,
     });
     this.compactions = new Counter({ name: 'concord_compactions_total', help: 'Document logs compacted into a snapshot.', registers: r });
+  }
+
+  /** Adds the per-peer region series (concord_region_*), read from `source`; a single region has none. */
+  setRegionSource(source: RegionMetricsSource): void {
+    if (this.regionSource) throw new RangeError('Metrics: the region source is set already');
+    this.regionSource = source;
+    this.registerRegionSeries([this.registry], source);
+  }
+
+  private readPeers(source: RegionMetricsSource): Promise<readonly PeerStatus[]> {
+    if (!this.peersRead) {
+      const read = source.peers();
+      this.peersRead = read;
+      const forget = () => {
+        if (this.peersRead === read) this.peersRead = null;
+      };
+      read.then(forget, forget);
+    }
+    return this.peersRead;
+  }
+
+  private registerRegionSeries(r: Registry[], source: RegionMetricsSource): void {
+    const self = this;
+    const peerGauge = (name: string, help: string, value: (peer: PeerStatus, now: number) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['peer'],
+        registers: r,
+        async collect() {
+          const peers = await self.readPeers(source);
+          const now = Date.now();
+          this.reset();
+          for (const peer of peers) {
+            const v = value(peer, now);
+            if (v !== null) this.set({ peer: peerLabel(peer) }, v);
+          }
+        },
+      });
+    peerGauge('concord_region_link_up', 'Whether the link to the peer region is up (1) or down (0).', (p) => (p.state === 'up' ? 1 : 0));
+    peerGauge(
+      'concord_region_last_contact_seconds',
+      'Seconds since the last frame from the peer region (absent if never heard from). Links send no heartbeat, so a quiet link that is up grows too.',
+      (p, now) => (p.lastContact === null ? null : Math.max(0, (now - Date.parse(p.lastContact)) / 1000)),
+    );
+    peerGauge('concord_region_replication_lag_seconds', 'Age of the oldest change the peer region has not confirmed (0 when none).', (p) => p.lagSeconds);
+    peerGauge('concord_region_backlog_documents', 'Documents with changes the peer region has not confirmed.', (p) => p.backlog.documents);
+    peerGauge('concord_region_backlog_bytes', 'Stored bytes of the changes the peer region has not confirmed.', (p) => p.backlog.bytes);
+    const trafficCounter = (name: string, help: string, read: (traffic: LinkTraffic) => TrafficCounts, field: 'messages' | 'bytes') =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['peer', 'type'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [peer, traffic] of source.traffic()) {
+            for (const [type, counts] of Object.entries(read(traffic))) if (counts[field] > 0) this.inc({ peer, type }, counts[field]);
+          }
+        },
+      });
+    trafficCounter('concord_region_messages_sent_total', 'Replication messages sent to the peer region, by type.', (t) => t.sent, 'messages');
+    trafficCounter('concord_region_messages_received_total', 'Replication messages received from the peer region, by type.', (t) => t.received, 'messages');
+    trafficCounter('concord_region_bytes_sent_total', 'Replication frame bytes sent to the peer region, by message type.', (t) => t.sent, 'bytes');
+    trafficCounter('concord_region_bytes_received_total', 'Replication frame bytes received from the peer region, by message type.', (t) => t.received, 'bytes');
   }
 
   messageIn(type: number, bytes: number): void {
@@ -156,6 +233,11 @@ export class Metrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** A peer by its proven name, or by its PEERS URL until it has proven one. */
+function peerLabel(peer: PeerStatus): string {
+  return peer.region ?? peer.url ?? 'unknown';
 }
 
 function counterFromTotals(name: string, help: string, registers: Registry[], totals: () => TypeCounts): void {

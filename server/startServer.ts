@@ -65,6 +65,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
   const relay: Relay = new Relay(store, log, metrics, { ...DEFAULT_RELAY_OPTIONS, ...options.relay });
   const replicator = options.region ? new Replicator(relay, store, log, options.region) : null;
+  if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic() });
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator });
 
   const server = http.createServer();

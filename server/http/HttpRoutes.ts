@@ -1,6 +1,6 @@
 /**
  * Our own HTTP endpoints, answered before Next sees a request: the documents API, health,
- * metrics, and the 400 page for a malformed document link.
+ * metrics, the operator's status page, and the 400 page for a malformed document link.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -10,6 +10,8 @@ import type { Metrics } from '../metrics';
 import type { Relay } from '../relay/Relay';
 import { DocumentsApi } from './DocumentsApi';
 import { errorPage } from './errorPage';
+import { STATUS_PAGE_HEADERS, STATUS_SCRIPT_PATH, statusPageHtml } from './statusPage';
+import { statusScriptSource } from './statusScript';
 import { BodyError } from './readJsonBody';
 import { BASE_HEADERS, sendError, sendJson, sendText } from './respond';
 
@@ -45,6 +47,10 @@ export class HttpRoutes {
     if (path === '/healthz') return this.respond(res, () => allow(req, res, ['GET', 'HEAD']) && this.health(res));
     if (path === '/api/regions') return this.respond(res, () => allow(req, res, ['GET']) && this.regions(res));
     if (path === '/metrics') return this.respond(res, () => allow(req, res, ['GET']) && this.metrics(res));
+    if (path === '/status') return this.respond(res, () => allow(req, res, ['GET', 'HEAD']) && sendText(res, 200, statusPageHtml(), STATUS_PAGE_HEADERS));
+    if (path === STATUS_SCRIPT_PATH) {
+      return this.respond(res, () => allow(req, res, ['GET', 'HEAD']) && sendText(res, 200, statusScriptSource(), { 'Content-Type': 'text/javascript; charset=utf-8' }));
+    }
     if (path === '/api/docs') return this.respond(res, () => allow(req, res, ['POST']) && this.documents.create(req, res));
     const doc = DOCUMENT_PATH.exec(path);
     if (doc) {
