@@ -41,6 +41,7 @@ export class PeerLink {
     traffic.contact(this.lastContact);
     peer.onFrame((frame) => this.receive(frame));
     channel.onClose(() => this.handleClosed());
+    channel.onHeartbeat?.(() => this.heard());
   }
 
   get region(): string {
@@ -85,9 +86,14 @@ export class PeerLink {
     this.handleClosed();
   }
 
-  private receive(frame: Uint8Array): void {
+  /** Heard from the peer: a frame or an answered heartbeat. */
+  private heard(): void {
     this.lastContact = Date.now();
     this.traffic.contact(this.lastContact);
+  }
+
+  private receive(frame: Uint8Array): void {
+    this.heard();
     let message: ReplicationMessage;
     try {
       message = decodeReplicationMessage(frame);

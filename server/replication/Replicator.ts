@@ -57,6 +57,8 @@ export interface ReplicatorOptions {
    * stays bounded and nothing is lost.
    */
   maxLiveBufferedBytes?: number;
+  /** Ping interval on links; a link silent for three of them is dropped (default 5 s). */
+  heartbeatMs?: number;
   /** Redial delay after a link drops or a dial fails: doubles from this up to 5 s. */
   redialMs?: number;
 }
@@ -200,7 +202,7 @@ export class Replicator implements RoomListener {
 
   /** @internal Called by a Dialer with a fresh socket. */
   async establish(ws: WebSocket, role: LinkRole, address: string): Promise<PeerLink | null> {
-    const channel = wsLinkChannel(ws);
+    const channel = wsLinkChannel(ws, this.options.heartbeatMs);
     let peer;
     try {
       peer = await runHandshake(

@@ -63,6 +63,8 @@ export interface LinkChannel {
   onFrame(listener: (frame: Uint8Array) => void): () => void;
   /** Calls `listener` once the channel is closed, by either side; returns a function that stops it. */
   onClose(listener: (code: number, reason: string) => void): () => void;
+  /** Calls `listener` whenever the other side answered a heartbeat (channels that have one). */
+  onHeartbeat?(listener: () => void): () => void;
   close(code: number, reason: string): void;
 }
 

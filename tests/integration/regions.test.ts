@@ -75,7 +75,7 @@ interface Mesh {
 }
 
 /** R regions, each dialing every other through its own proxy. */
-async function startMesh(names: string[]): Promise<Mesh> {
+async function startMesh(names: string[], extra: Partial<ReplicatorOptions> = {}): Promise<Mesh> {
   const ports = new Map<string, number>();
   const proxies: TcpProxy[] = [];
   const servers: RunningServer[] = [];
@@ -88,7 +88,7 @@ async function startMesh(names: string[]): Promise<Mesh> {
       proxies.push(proxy);
       peers.push(new URL(proxy.url));
     }
-    const region: ReplicatorOptions = { region: name, peers, secret: SECRET, catchUpIntervalMs: 200 };
+    const region: ReplicatorOptions = { region: name, peers, secret: SECRET, catchUpIntervalMs: 200, ...extra };
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',
@@ -334,6 +334,22 @@ describe('regions', () => {
     east.doc.getText('title').insert(3, ' two');
     await vi.waitFor(() => expect(text(west)).toBe('one two'), { timeout: 10_000 });
     expect(text(east)).toBe('one two');
+  });
+
+  it('heartbeats keep a quiet link\'s last contact fresh and drop a black-holed link', async () => {
+    const heartbeatMs = 100;
+    const { servers, proxies } = await startMesh(['east', 'west'], { heartbeatMs });
+    const [a, b] = servers as [RunningServer, RunningServer];
+    await vi.waitFor(() => expect(linkUp(a, 'west') && linkUp(b, 'east')).toBe(true), { timeout: 10_000 });
+    const link = a.replicator!.link('west')!;
+    const heardAt = link.lastContact;
+    // Nothing to replicate, and still heard from: pongs count as contact.
+    await vi.waitFor(() => expect(link.lastContact).toBeGreaterThan(heardAt + 2 * heartbeatMs), { timeout: 5_000 });
+    expect(link.updatesSent).toBe(0);
+    // Every byte now takes ten minutes to cross, and no connection closes: only the heartbeat can tell.
+    for (const proxy of proxies) proxy.setDelay(600_000);
+    await vi.waitFor(() => expect(link.isClosed).toBe(true), { timeout: 10_000 });
+    expect(proxies.every((p) => !p.isCut)).toBe(true);
   });
 
   it('refuses a region with the wrong cluster secret, which learns nothing about any document', async () => {
