@@ -225,13 +225,14 @@ export class Replicator implements RoomListener {
         channel.close(1000, 'duplicate link');
         return existing;
       }
-      existing.close(1000, 'duplicate link');
     }
     const link = new PeerLink(peer, role === 'dialer', channel, () => ws.bufferedAmount, {
       onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.receive(l, message)),
       onClosed: (l) => this.linkClosed(l),
     }, this.log, this.trafficWith(region));
     this.links.set(region, link);
+    // Replaced, not lost: closed after the new link took its place (see linkClosed).
+    if (existing && !existing.isClosed) existing.close(1000, 'duplicate link');
     this.publicUrls.set(region, peer.peerPublicUrl);
     this.log.info({ peer: region, role, address }, 'cluster link up');
     const previousStorage = this.known.get(region);
@@ -259,7 +260,12 @@ export class Replicator implements RoomListener {
   }
 
   private linkClosed(link: PeerLink): void {
-    if (this.links.get(link.region) === link) this.links.delete(link.region);
+    if (this.links.get(link.region) !== link) {
+      // A duplicate that lost to another link to the same region: that region is still linked.
+      this.log.debug({ peer: link.region }, 'duplicate cluster link closed');
+      return;
+    }
+    this.links.delete(link.region);
     for (const key of this.gapsSeen) if (key.startsWith(`${link.region}\u0000`)) this.gapsSeen.delete(key);
     this.log.warn({ peer: link.region }, 'cluster link down');
     for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
