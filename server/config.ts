@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start. A bad value stops the process
  * with a message that names the variable, the value and what is expected.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -57,6 +58,13 @@ function parsePeers(value: string, ctx: z.RefinementCtx): URL[] {
   return peers;
 }
 
+/** INSTANCE_ID: this instance's name on the bus between a region's instances (logs, /healthz). */
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const redisUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && ['redis:', 'rediss:'].includes(new URL(v).protocol), 'must be a redis:// or rediss:// URL such as redis://localhost:6379');
+
 const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z
@@ -95,6 +103,8 @@ const envSchema = z.object({
   REGION_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://eu.docs.example.com' })
     .optional(),
+  REDIS_URL: redisUrl.optional(),
+  INSTANCE_ID: z.string().regex(INSTANCE_ID, 'must be 1 to 64 characters: letters, digits, ".", "_" and "-", starting with a letter or digit').optional(),
 });
 
 /** The variables whose values are never echoed in an error message. */
@@ -132,6 +142,15 @@ export interface Config {
   shutdownGraceMs: number;
   /** This server as one region of several (README, "Configuration"); null = a single region, as before regions. */
   region: RegionConfig | null;
+  /** Several instances of this region sharing storage, linked through Redis; null = this instance alone. */
+  instances: InstancesConfig | null;
+}
+
+export interface InstancesConfig {
+  /** REDIS_URL (may hold a password: never logged). */
+  redisUrl: string;
+  /** INSTANCE_ID, or a random one: unique within the region. */
+  instanceId: string;
 }
 
 export interface RegionConfig {
@@ -158,6 +177,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const issues = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => ({ name: String(issue.path[0] ?? 'environment'), message: issue.message }))),
     ...regionPresenceIssues((name) => emptyToUndefined(env[name]) !== undefined),
+    ...(emptyToUndefined(env.INSTANCE_ID) !== undefined && emptyToUndefined(env.REDIS_URL) === undefined
+      ? [{ name: 'INSTANCE_ID', message: 'needs REDIS_URL to be set (it names this instance among the region\'s instances)' }]
+      : []),
   ];
   if (!parsed.success || issues.length > 0) {
     const lines = issues.map(({ name, message }) => `  ${name}=${shown(name, env[name])}: ${message}`);
@@ -186,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       v.REGION !== undefined && v.CLUSTER_SECRET !== undefined
         ? { name: v.REGION, peers: v.PEERS ?? [], secret: v.CLUSTER_SECRET, publicUrl: v.REGION_PUBLIC_URL?.replace(/\/+$/, '') ?? publicUrl }
         : null,
+    instances: v.REDIS_URL !== undefined ? { redisUrl: v.REDIS_URL, instanceId: v.INSTANCE_ID ?? randomUUID().slice(0, 8) } : null,
   };
 }
 
@@ -206,7 +229,7 @@ function regionPresenceIssues(isSet: (name: string) => boolean): { name: string;
 /** A variable's value as an error message shows it: a secret only by its length, a URL without its password. */
 function shown(name: string, value: string | undefined): string {
   if (SECRET_VARIABLES.has(name) && value !== undefined) return `(${value.length} characters, not shown)`;
-  if (name === 'DATABASE_URL' && value !== undefined) {
+  if ((name === 'DATABASE_URL' || name === 'REDIS_URL') && value !== undefined) {
     if (!URL.canParse(value)) return `(${value.length} characters, not shown: not a URL, and it may hold a password)`;
     const url = new URL(value);
     if (url.password !== '') url.password = '***';

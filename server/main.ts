@@ -28,6 +28,7 @@ try {
     processMetrics: true,
     relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
     region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
+    instances: config.instances ?? undefined,
   });
   exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });
   log.info(`Concord is ready at ${server.url}`);

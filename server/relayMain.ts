@@ -20,5 +20,6 @@ const server = await startServer({
   processMetrics: true,
   relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
   region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
+  instances: config.instances ?? undefined,
 });
 exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });

@@ -12,6 +12,9 @@ import { Relay, DEFAULT_RELAY_OPTIONS, type RelayOptions, type ShutdownReport } 
 import { HttpRoutes } from './http/HttpRoutes';
 import { errorPage } from './http/errorPage';
 import { sendText } from './http/respond';
+import { InstanceSync, type InstanceSyncOptions } from './instances/InstanceSync';
+import { RedisBus } from './instances/RedisBus';
+import { RegionConnectionSlots } from './instances/RegionConnectionSlots';
 import type { DocumentStore } from './storage/DocumentStore';
 import { PostgresStore } from './storage/PostgresStore';
 import { SqliteStore } from './storage/SqliteStore';
@@ -36,6 +39,8 @@ export interface StartOptions {
   relay?: Partial<RelayOptions>;
   /** Run as one region of several (REGION, PEERS, CLUSTER_SECRET); absent: a single region. */
   region?: Omit<ReplicatorOptions, 'publicUrl'> & { publicUrl?: string | undefined };
+  /** One of several instances of this region sharing its storage, linked through Redis (REDIS_URL, INSTANCE_ID). */
+  instances?: InstanceSyncOptions & { redisUrl: string };
 }
 
 export interface RunningServer {
@@ -47,6 +52,8 @@ export interface RunningServer {
   relay: Relay;
   /** The region replicator, when running as one region of several. */
   replicator: Replicator | null;
+  /** The bus between this region's instances, when running as one of several (REDIS_URL). */
+  instances: InstanceSync | null;
   store: DocumentStore;
   metrics: Metrics;
   /**
@@ -63,10 +70,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (options.databaseUrl ? await PostgresStore.open(options.databaseUrl, { log }) : new SqliteStore(options.dataDir ?? './data'));
   // The gauges read the relay's stats only at scrape time, after it exists.
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
-  const relay: Relay = new Relay(store, log, metrics, { ...DEFAULT_RELAY_OPTIONS, ...options.relay });
+  const relayOptions = { ...DEFAULT_RELAY_OPTIONS, ...options.relay };
+  // With other instances, the bus and the per-address cap share their Redis.
+  const bus = options.instances ? new RedisBus(options.instances.redisUrl, log) : null;
+  const connectionSlots = bus ? new RegionConnectionSlots(bus.publisher, log, { maxPerIp: relayOptions.maxConnectionsPerIp }) : undefined;
+  const relay: Relay = new Relay(store, log, metrics, connectionSlots ? { ...relayOptions, connectionSlots } : relayOptions);
+  const instances = bus && options.instances ? new InstanceSync(relay, store, bus, log, metrics.registry, options.instances) : null;
   const replicator = options.region ? new Replicator(relay, store, log, options.region) : null;
   if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic() });
-  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator });
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances });
 
   const server = http.createServer();
   // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.
@@ -111,6 +123,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
 
+  // Before the first connection: every room it loads must be on the bus.
+  await instances?.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -122,7 +136,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const displayHost = !options.host || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const hostInUrl = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
   const url = `http://${hostInUrl}:${port}`;
-  log.info({ port, url, storage: store.kind, web: options.next || 'off', region: options.region?.region }, 'listening');
+  log.info({ port, url, storage: store.kind, web: options.next || 'off', region: options.region?.region, instance: instances?.instanceId }, 'listening');
   await replicator?.start();
 
   let closing: Promise<ShutdownReport> | null = null;
@@ -131,7 +145,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log.info('shutting down: closing connections and saving documents');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await replicator?.stop();
+      instances?.stop();
       const report = await relay.close();
+      connectionSlots?.close();
+      await bus?.close();
       server.closeAllConnections();
       await serverClosed;
       await next?.close();
@@ -141,5 +158,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return report;
     })());
 
-  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, replicator, store, metrics, close };
+  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, replicator, instances, store, metrics, close };
 }

@@ -16,6 +16,7 @@ import { BodyError } from './readJsonBody';
 import { BASE_HEADERS, sendError, sendJson, sendText } from './respond';
 
 import type { Replicator } from '../replication/Replicator';
+import type { InstanceSync } from '../instances/InstanceSync';
 
 export interface HttpRoutesDeps {
   store: DocumentStore;
@@ -27,6 +28,8 @@ export interface HttpRoutesDeps {
   startedAt: Date;
   /** Region replication, when this server is one region of several. */
   replicator?: Replicator | null;
+  /** The bus between this region's instances, when running as one of several. */
+  instances?: InstanceSync | null;
 }
 
 const DOCUMENT_PATH = /^\/api\/docs\/([^/]*)(\/[a-z]+)?$/;
@@ -108,13 +111,17 @@ export class HttpRoutes {
       storage = 'error';
     }
     const replicator = this.deps.replicator;
+    // Without the bus an instance still serves its own clients (and converges through storage):
+    // degraded, not unavailable, so a load balancer keeps sending it traffic.
+    const bus = this.deps.instances?.status();
     sendJson(res, storage === 'ok' ? 200 : 503, {
-      status: storage === 'ok' ? 'ok' : 'degraded',
+      status: storage === 'ok' && (!bus || bus.state === 'up') ? 'ok' : 'degraded',
       storage: { kind: this.deps.store.kind, status: storage },
       connections: stats.connections,
       documentsLoaded: stats.documentsLoaded,
       uptimeSeconds: Math.round((Date.now() - this.deps.startedAt.getTime()) / 1000),
       ...(replicator ? { region: replicator.regions()[0]!.name, peers: await replicator.status() } : {}),
+      ...(bus ? { bus } : {}),
     });
   }
 

@@ -46,6 +46,17 @@ export interface SaverHooks {
   snapshot(): Uint8Array;
   /** The document's state vector now, taken as a batch is formed (it then describes exactly what the batch completes). */
   stateVector?(): Uint8Array | null;
+  /**
+   * The highest sequence number the snapshot may replace through: with other writers on the same
+   * storage, entries they appended may not be in the document yet (see RoomListener.compactableThrough).
+   */
+  compactableThrough?(): number;
+  /**
+   * Asked before compacting, when other instances may compact the same document: resolves with
+   * the function that lets go, or null to skip this compaction (another instance is at it).
+   * Undefined: no lease needed. The lease only saves work; compaction is safe without it.
+   */
+  compactionLease?(): Promise<(() => void) | null> | undefined;
   /** Options for the batch's append: which peer regions it makes dirty (see originPolicy). */
   appendOptions?(batch: PendingUpdate[]): DirtyOptions | undefined;
   /** Called after a batch is durably stored, with the state vector of everything stored. */
@@ -225,8 +236,20 @@ export class DocumentSaver {
   }
 
   private async compact(): Promise<void> {
-    const throughSeq = this.lastSeq;
+    const lease = this.hooks.compactionLease?.();
+    const release = lease ? await lease : () => {};
+    if (release === null) {
+      // Another instance is compacting this document: its snapshot will do for now.
+      this.updatesSinceSnapshot = 0;
+      this.bytesSinceSnapshot = 0;
+      return;
+    }
     try {
+      // Unloaded or deleted while the lease was asked for: its document is gone, snapshot nothing.
+      if (this.stopped || this.deleted) return;
+      // Read with the snapshot, in the same turn: everything through it is in the document now.
+      const throughSeq = Math.min(this.lastSeq, this.hooks.compactableThrough?.() ?? Infinity);
+      if (throughSeq <= 0) return;
       await this.store.compact(this.docId, this.hooks.snapshot(), throughSeq);
       this.updatesSinceSnapshot = 0;
       this.bytesSinceSnapshot = 0;
@@ -235,6 +258,8 @@ export class DocumentSaver {
     } catch (err) {
       // Not fatal: the log is still complete; we try again after the next batch.
       this.log.warn({ err, docId: this.docId }, 'compaction failed; the update log stays as it is');
+    } finally {
+      release();
     }
   }
 

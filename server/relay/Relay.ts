@@ -7,7 +7,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
 import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
@@ -18,6 +17,7 @@ import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
 import { authorize, type Refusal } from '../auth/authorize';
 import type { SaverOptions } from './DocumentSaver';
+import { LocalConnectionSlots, type ConnectionSlots } from './ConnectionSlots';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionDeps, type SessionLimits } from './Session';
 import type { RoomListener } from './RoomListener';
@@ -52,6 +52,8 @@ export interface RelayOptions extends SessionLimits, RoomLimits {
    */
   shutdownGraceMs: number;
   saver?: SaverOptions;
+  /** The per-address cap counted with the region's other instances (REDIS_URL); default: this relay alone. */
+  connectionSlots?: ConnectionSlots;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
@@ -85,14 +87,14 @@ export class Relay {
   /** Rooms dropped after a failed change, until everything they applied before it is stored. */
   private readonly reloading = new Map<string, Promise<void>>();
   private readonly sessions = new Set<Session>();
-  /** Sessions that hold one of their address's connection slots (connectionLimiter). */
+  /** Sessions that hold one of their address's connection slots (connectionSlots). */
   private readonly holdingSlot = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly batcher: SendBatcher;
   /** What every session needs from the relay: one object shared by all of them. */
   private readonly sessionDeps: SessionDeps;
-  private readonly connectionLimiter: RateLimiterMemory;
+  private readonly connectionSlots: ConnectionSlots;
   private closing = false;
   private closed: Promise<ShutdownReport> | null = null;
 
@@ -107,10 +109,9 @@ export class Relay {
     // updates are small and dense, deflate state costs ~300 KB per connection, and sessions write
     // pre-built uncompressed frames (SendBatcher).
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false, clientTracking: false });
-    // duration 0: a point is held for as long as the connection is open, and given back on close.
     this.batcher = new SendBatcher(log);
     this.sessionDeps = { log, metrics, limits: options, batcher: this.batcher };
-    this.connectionLimiter = new RateLimiterMemory({ points: options.maxConnectionsPerIp, duration: 0 });
+    this.connectionSlots = options.connectionSlots ?? new LocalConnectionSlots(options.maxConnectionsPerIp);
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
     }, options.heartbeatMs);
@@ -250,12 +251,7 @@ export class Relay {
   /** The door: address cap, protocol version, then the capability before deletion (authorize). Nothing of the document is sent before this passes. */
   private async admit(session: Session): Promise<void> {
     const { docId, token } = session;
-    try {
-      await this.connectionLimiter.consume(session.clientIp);
-    } catch {
-      // Rejected: the address already holds its maximum of open connections. A refused consume
-      // still counts its point, so give it back.
-      this.releaseConnectionSlot(session.clientIp);
+    if (!(await this.connectionSlots.acquire(session.clientIp))) {
       this.log.warn({ docId }, 'too many connections from one address');
       session.close(CloseCode.tooManyConnections, 'too many connections from this address');
       return;
@@ -306,7 +302,7 @@ export class Relay {
     if (!pending) {
       // A room being reloaded first stores everything it applied before its failed change.
       const previous = this.reloading.get(docId) ?? Promise.resolve();
-      pending = previous.then(() => Room.load(docId, {
+      pending = previous.then(() => this.beforeLoad(docId)).then(() => Room.load(docId, {
         store: this.store,
         log: this.log,
         metrics: this.metrics,
@@ -320,6 +316,7 @@ export class Relay {
       }))
         .then((room) => {
           this.rooms.set(docId, room);
+          for (const listener of this.listeners) listener.loaded?.(room);
           this.log.debug({ docId }, 'document loaded');
           return room;
         })
@@ -327,6 +324,11 @@ export class Relay {
       this.loading.set(docId, pending);
     }
     return pending;
+  }
+
+  /** Lets every listener prepare for a load (the bus between instances subscribes first). */
+  private async beforeLoad(docId: string): Promise<void> {
+    for (const listener of this.listeners) await listener.beforeLoad?.(docId);
   }
 
   /**
@@ -355,7 +357,7 @@ export class Relay {
   };
 
   private releaseConnectionSlot(ip: string): void {
-    this.connectionLimiter.reward(ip).catch((err: unknown) => this.log.debug({ err }, 'connection limiter release failed'));
+    this.connectionSlots.release(ip);
   }
 
   private readonly onSessionClosed = (session: Session): void => {

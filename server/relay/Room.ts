@@ -29,7 +29,7 @@ import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, hasPending, wouldChange, type ClientWrites } from './updateGuard';
 import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
-import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type PeerOrigin } from './origins';
+import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
 import { routes } from './originPolicy';
 import type { RoomListener } from './RoomListener';
 import type { RoomConnection } from './RoomConnection';
@@ -173,6 +173,14 @@ export class Room {
         // A corrupted document's state vector may count what storage never received.
         return room.corrupted ? null : Y.encodeStateVector(room.doc);
       },
+      compactableThrough() {
+        let through = Infinity;
+        for (const listener of room.deps.listeners ?? []) through = Math.min(through, listener.compactableThrough?.(room) ?? Infinity);
+        return through;
+      },
+      compactionLease() {
+        return room.deps.listeners?.find((listener) => listener.compactionLease)?.compactionLease?.(room);
+      },
       onSaved(_batch, _seq, storedStateVector) {
         if (storedStateVector) room.acknowledgeStored(storedStateVector);
       },
@@ -194,7 +202,7 @@ export class Room {
         // Checked once already; what it refers to exists now and shows it malformed.
         const reason = err instanceof Error ? err.message.slice(0, 120) : 'invalid update';
         for (const conn of room.connections) if (conn.origin === origin) conn.close(CloseCode.malformedMessage, reason);
-        if (origin.kind === 'peer') room.deps.log.error({ err, docId: room.docId, peer: origin.peerId }, 'a peer region\'s waiting update is not valid; dropped');
+        if (origin.kind !== 'client') room.deps.log.error({ err, docId: room.docId, from: describeRemote(origin) }, 'a waiting remote update is not valid; dropped');
       },
       drained(origin, marks) {
         for (const conn of room.connections) if (conn.origin === origin) for (const id of marks) room.answerMark(conn, id);
@@ -243,15 +251,16 @@ export class Room {
   }
 
   /**
-   * A change from another region (trusted, authenticated): checked like a client's, applied whole
-   * when it can be, else kept until what it needs arrives. Returns false when it was malformed.
+   * A change from another region or another instance of this one (trusted, authenticated), or an
+   * entry another instance appended to the storage we share: checked like a client's, applied
+   * whole when it can be, else kept until what it needs arrives. Returns false when it was malformed.
    */
-  applyRemoteUpdate(origin: PeerOrigin, update: Uint8Array): boolean {
+  applyRemoteUpdate(origin: RemoteOrigin | StorageOrigin, update: Uint8Array): boolean {
     let writes: ClientWrites | null;
     try {
       writes = this.admission.admit(origin, update, false);
     } catch (err) {
-      this.deps.log.error({ err, docId: this.docId, peer: origin.peerId }, 'a peer region sent an update that is not valid; dropped');
+      this.deps.log.error({ err, docId: this.docId, from: describeRemote(origin) }, 'a remote update is not valid; dropped');
       return false;
     }
     if (writes === null) return true;
@@ -260,21 +269,21 @@ export class Room {
     return true;
   }
 
-  /** Forgets a peer's updates still waiting and its presence (its link dropped: catch-up sends what is missing). */
-  forgetPeer(origin: PeerOrigin): void {
+  /** Forgets a peer's (or instance's) updates still waiting and its presence (its link dropped: catch-up sends what is missing). */
+  forgetPeer(origin: RemoteOrigin): void {
     this.admission.forget(origin);
     const clients = this.controlled.get(origin);
     this.controlled.delete(origin);
     if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), origin);
   }
 
-  /** Presence from a peer region's clients. */
-  applyRemotePresence(origin: PeerOrigin, update: Uint8Array): void {
+  /** Presence from a peer region's (or another instance's) clients. */
+  applyRemotePresence(origin: RemoteOrigin, update: Uint8Array): void {
     if (!this.controlled.has(origin)) this.controlled.set(origin, new Set());
     try {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin);
     } catch (err) {
-      this.deps.log.warn({ err, docId: this.docId, peer: origin.peerId }, 'invalid presence from a peer region; dropped');
+      this.deps.log.warn({ err, docId: this.docId, from: describeRemote(origin) }, 'invalid remote presence; dropped');
     }
   }
 
@@ -618,6 +627,13 @@ const EDITOR_OUTDATED_REASON = 'editor outdated: reload';
 /** An editor that declared a schema older than the document's; stock clients declare none. */
 function isOutdatedEditor(conn: RoomConnection, recorded: number | null): boolean {
   return recorded !== null && conn.schemaVersion != null && conn.schemaVersion < recorded;
+}
+
+/** Where a remote change came from, for logs. */
+function describeRemote(origin: ChangeOrigin): string {
+  if (origin.kind === 'peer') return `region ${origin.peerId}`;
+  if (origin.kind === 'instance') return `instance ${origin.instanceId}`;
+  return origin.kind;
 }
 
 function describeOrigin(origin: unknown): string {

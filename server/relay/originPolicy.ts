@@ -18,6 +18,14 @@ const ROUTES: Readonly<Record<ChangeOrigin['kind'], ReadonlySet<Destination>>> =
   // region sends it to each of them itself (a change crosses the links at most R−1 times), and
   // its durable backlog covers a region it cannot reach yet.
   peer: new Set(['storage', 'clients', 'instances']),
+  // From another instance of this region (server/instances): shown here and never published
+  // again (the origin instance published it to every instance itself). Stored here too, though
+  // the origin stores it: it publishes a change as it applies it and stores it up to 50 ms later,
+  // so a SIGKILL in between would leave it only in memory, and this instance's "stored" acks
+  // must never cover what storage lacks (a second copy is idempotent). Not to 'regions' for now:
+  // the origin instance sends it over its own region links; how several instances share the
+  // links, and so whether this row gains 'regions', is decided with regions on top (#13 item 5).
+  instance: new Set(['storage', 'clients']),
   // Loaded from our own storage: already stored and already replicated from where it was made.
   storage: new Set(['clients']),
 };

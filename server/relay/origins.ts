@@ -26,7 +26,16 @@ export interface PeerOrigin {
   readonly peerId: string;
 }
 
-export type ChangeOrigin = ClientOrigin | StorageOrigin | ServerOrigin | PeerOrigin;
+/** Received from another instance of this region (same storage), over the bus between instances. */
+export interface InstanceOrigin {
+  readonly kind: 'instance';
+  readonly instanceId: string;
+}
+
+export type ChangeOrigin = ClientOrigin | StorageOrigin | ServerOrigin | PeerOrigin | InstanceOrigin;
+
+/** Origins of changes applied from outside this server's own connections (see Room.applyRemoteUpdate). */
+export type RemoteOrigin = PeerOrigin | InstanceOrigin;
 
 export const STORAGE_ORIGIN: StorageOrigin = Object.freeze({ kind: 'storage' });
 export const SERVER_ORIGIN: ServerOrigin = Object.freeze({ kind: 'server' });

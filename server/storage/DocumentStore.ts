@@ -83,6 +83,17 @@ export interface DocumentStore {
   load(docId: string): Promise<StoredDocument>;
 
   /**
+   * What was stored for a document after sequence number `afterSeq` (a `lastSeq` this caller
+   * read before), in one consistent read: the entries appended since, in order, preceded by the
+   * snapshot when a compaction since then replaced some of them. `lastSeq` is the newest entry
+   * included, or `afterSeq` when there is none. Another instance of the region reads here what
+   * the bus between instances may have dropped (server/instances), so an adapter must make a
+   * document's entries visible in sequence order: once an entry is visible, every entry of that
+   * document with a lower sequence number is too (a later commit never takes a lower number).
+   */
+  loadSince(docId: string, afterSeq: number): Promise<StoredDocument>;
+
+  /**
    * Replaces a document's access metadata (registering the document if needed). A blind
    * overwrite: two concurrent read-then-set callers lose one change. Prefer updateAccess.
    */

@@ -77,6 +77,19 @@ export class MemoryStore implements DocumentStore {
     };
   }
 
+  async loadSince(docId: string, afterSeq: number): Promise<StoredDocument> {
+    this.assertOpen();
+    const doc = this.docs.get(docId);
+    const entries: { seq: number; data: Uint8Array }[] = [];
+    if (doc?.snapshot && doc.snapshot.throughSeq > afterSeq) entries.push({ seq: doc.snapshot.throughSeq, data: doc.snapshot.data });
+    for (const update of doc?.updates ?? []) if (update.seq > afterSeq) entries.push(update);
+    return {
+      updates: entries.map((entry) => entry.data.slice()),
+      lastSeq: entries.reduce((last, entry) => Math.max(last, entry.seq), afterSeq),
+      bytes: entries.reduce((sum, entry) => sum + entry.data.byteLength, 0),
+    };
+  }
+
   async append(docId: string, updates: Uint8Array[], options?: DirtyOptions): Promise<number> {
     if (updates.length === 0) throw new RangeError('append needs at least one update');
     const doc = this.ensure(docId);

@@ -119,6 +119,9 @@ export class SqliteStore implements DocumentStore {
       getUpdates: this.db.prepare<[string], { seq: number; data: Buffer }>(
         'SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq',
       ),
+      getUpdatesAfter: this.db.prepare<[string, number], { seq: number; data: Buffer }>(
+        'SELECT seq, data FROM updates WHERE doc_id = ? AND seq > ? ORDER BY seq',
+      ),
       insertUpdate: this.db.prepare('INSERT INTO updates (doc_id, data) VALUES (?, ?)'),
       upsertSnapshot: this.db.prepare(
         `INSERT INTO snapshots (doc_id, through_seq, data) VALUES (?, ?, ?)
@@ -199,6 +202,24 @@ export class SqliteStore implements DocumentStore {
         }
         return { updates, lastSeq, bytes };
       }),
+      // Sequence numbers come from one AUTOINCREMENT under the write lock, so they commit in order.
+      loadSince: this.db.transaction((docId: string, afterSeq: number): StoredDocument => {
+        const updates: Uint8Array[] = [];
+        let lastSeq = afterSeq;
+        let bytes = 0;
+        const snapshot = this.stmt.getSnapshot.get(docId);
+        if (snapshot && snapshot.through_seq > afterSeq) {
+          updates.push(toUint8Array(snapshot.data));
+          lastSeq = snapshot.through_seq;
+          bytes += snapshot.data.byteLength;
+        }
+        for (const row of this.stmt.getUpdatesAfter.iterate(docId, afterSeq)) {
+          updates.push(toUint8Array(row.data));
+          lastSeq = Math.max(lastSeq, row.seq);
+          bytes += row.data.byteLength;
+        }
+        return { updates, lastSeq, bytes };
+      }),
       append: this.db.transaction((docId: string, updates: Uint8Array[], dirtyFor: readonly string[]): number => {
         const row = this.stmt.getDoc.get(docId);
         if (row === undefined) this.stmt.insertDoc.run(docId, Date.now());
@@ -256,6 +277,10 @@ export class SqliteStore implements DocumentStore {
 
   async load(docId: string): Promise<StoredDocument> {
     return this.tx.load(docId);
+  }
+
+  async loadSince(docId: string, afterSeq: number): Promise<StoredDocument> {
+    return this.tx.loadSince(docId, afterSeq);
   }
 
   async append(docId: string, updates: Uint8Array[], options?: DirtyOptions): Promise<number> {

@@ -102,6 +102,10 @@ export class GatedStore implements DocumentStore {
     return this.loads.run({ docId }, () => this.inner.load(docId));
   }
 
+  loadSince(docId: string, afterSeq: number): Promise<StoredDocument> {
+    return this.inner.loadSince(docId, afterSeq);
+  }
+
   setAccess(docId: string, access: AccessState): Promise<void> {
     return this.inner.setAccess(docId, access);
   }
