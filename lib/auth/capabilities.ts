@@ -117,6 +117,11 @@ export const INITIAL_ACCESS: AccessState = Object.freeze({
  * associative, idempotent). Per link, the higher rotation epoch wins with its verifier, so no
  * rotation is lost and a rotated-away link never comes back; deletion is final (issue #12).
  */
+/** True when two access states are the same in every field. */
+export function sameAccess(a: AccessState, b: AccessState): boolean {
+  return a.deleted === b.deleted && a.editEpoch === b.editEpoch && a.viewEpoch === b.viewEpoch && a.editVerifier === b.editVerifier && a.viewVerifier === b.viewVerifier;
+}
+
 export function mergeAccess(a: AccessState, b: AccessState): AccessState {
   const edit = mergeLink(a.editEpoch, a.editVerifier, b.editEpoch, b.editVerifier);
   const view = mergeLink(a.viewEpoch, a.viewVerifier, b.viewEpoch, b.viewVerifier);

@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
-import type { AccessState } from '../../lib/auth/capabilities';
+import { sameAccess, type AccessState } from '../../lib/auth/capabilities';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import { STORAGE_ORIGIN } from '../relay/origins';
@@ -83,8 +83,4 @@ export class StorageReconciler {
     }
     tracked.storedThrough = Math.max(tracked.storedThrough, since.lastSeq);
   }
-}
-
-function sameAccess(a: AccessState, b: AccessState): boolean {
-  return a.deleted === b.deleted && a.editEpoch === b.editEpoch && a.viewEpoch === b.viewEpoch && a.editVerifier === b.editVerifier && a.viewVerifier === b.viewVerifier;
 }

@@ -6,22 +6,21 @@
  *   - sends each change its own clients make to every linked peer as it happens (a RoomListener
  *     with destination 'regions': originPolicy never routes a peer's change on, so nothing echoes),
  *   - and drains the durable backlog: every stored change marks the document dirty for every
- *     known peer in the same transaction; a catch-up pass compares state with the peer
- *     (state vector, digest, access) and sends only what it lacks, then clears the mark it read,
- *     so a change made meanwhile keeps the document dirty. Documents nobody has open are opened
- *     for the pass and let go after it.
+ *     known peer in the same transaction; catch-up passes (CatchUp.ts) compare state with the
+ *     peer and send only what it lacks. Documents nobody has open are opened for the pass and
+ *     let go after it.
  * A peer never linked with before (or seen with another storage id: its data was lost) gets
  * every document marked dirty once, so a region restarted empty is rebuilt by its peers; peers
  * and their storage ids are remembered in storage, so a restart does not compare everything again.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import * as Y from 'yjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { mergeAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
-import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
-import { covers, decodeState, EMPTY_STATE, encodeState, stateVectorOf } from './stateCoverage';
+import { mergeAccess, sameAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
+import { documentDigest } from '../../lib/protocol/documentDigest';
+import { EMPTY_STATE, encodeState } from './stateCoverage';
+import { CatchUp, type HeldDocument } from './CatchUp';
 import { isDocId } from '../../lib/ids';
 import type { BacklogEntry, DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
@@ -75,8 +74,6 @@ export interface PeerStatus {
   publicUrl: string | null;
 }
 
-const STATE_TIMEOUT_MS = 15_000;
-const BACKLOG_PAGE = 100;
 
 export class Replicator implements RoomListener {
   readonly destination = 'regions' as const;
@@ -88,9 +85,7 @@ export class Replicator implements RoomListener {
   private readonly traffic = new Map<string, LinkTraffic>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
   private readonly dialers = new Set<Dialer>();
-  private readonly passes = new Map<string, Promise<void>>();
-  /** Documents a peer was found lacking something in the last pass ("region\0docId"). */
-  private readonly gapsSeen = new Set<string>();
+  private readonly catchUp: CatchUp;
   /** Each link's messages for one document are handled in arrival order. */
   private readonly inbox = new SerialByKey();
   private timer: NodeJS.Timeout | null = null;
@@ -98,15 +93,23 @@ export class Replicator implements RoomListener {
   private stopped = false;
   /** Live changes not sent because their link was congested (catch-up sent them). */
   liveSkipped = 0;
-  /** Catch-up passes finished, per peer (tests wait on these rather than on time). */
-  readonly passesCompleted = new Map<string, number>();
 
   constructor(
     private readonly relay: Relay,
     private readonly store: DocumentStore,
     private readonly log: Logger,
     private readonly options: ReplicatorOptions,
-  ) {}
+  ) {
+    this.catchUp = new CatchUp(
+      { store, log, hold: (docId) => this.hold(docId), mergeAccess: (link, docId, access) => this.mergeAccess(link, docId, access) },
+      { concurrency: options.catchUpConcurrency, maxBufferedBytes: options.maxBufferedBytes },
+    );
+  }
+
+  /** Catch-up passes finished, per peer (tests wait on these rather than on time). */
+  get passesCompleted(): ReadonlyMap<string, number> {
+    return this.catchUp.passesCompleted;
+  }
 
   async start(): Promise<void> {
     this.storageId = await this.store.storageId();
@@ -121,7 +124,9 @@ export class Replicator implements RoomListener {
       this.dialers.add(dialer);
       dialer.dial();
     }
-    this.timer = setInterval(() => this.catchUpAll(), this.options.catchUpIntervalMs ?? 1000);
+    this.timer = setInterval(() => {
+      for (const link of this.links.values()) this.catchUp.run(link);
+    }, this.options.catchUpIntervalMs ?? 1000);
     this.timer.unref();
   }
 
@@ -130,7 +135,7 @@ export class Replicator implements RoomListener {
     if (this.timer) clearInterval(this.timer);
     for (const dialer of this.dialers) dialer.stop();
     for (const link of this.links.values()) link.close(1001, 'region shutting down');
-    await Promise.allSettled(this.passes.values());
+    await this.catchUp.stop();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
@@ -244,7 +249,7 @@ export class Replicator implements RoomListener {
       this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
       if (peer.peerStorageId !== undefined) await this.store.rememberPeer(region, peer.peerStorageId);
     }
-    this.catchUp(link);
+    this.catchUp.run(link);
     return link;
   }
 
@@ -266,7 +271,7 @@ export class Replicator implements RoomListener {
       return;
     }
     this.links.delete(link.region);
-    for (const key of this.gapsSeen) if (key.startsWith(`${link.region}\u0000`)) this.gapsSeen.delete(key);
+    this.catchUp.forget(link.region);
     this.log.warn({ peer: link.region }, 'cluster link down');
     for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
     // Presence of that region's clients disappears; its waiting updates are re-sent by catch-up.
@@ -328,12 +333,12 @@ export class Replicator implements RoomListener {
     for (const link of this.links.values()) link.send({ type: 'access', docId, access });
   }
 
-  /** What we hold of a document, for a state request or reply. */
-  private async describe(docId: string): Promise<{ access: AccessState; doc: Y.Doc | null; release: () => void }> {
+  /** What we hold of a document now, for a state request or reply; opens it until release(). */
+  private async hold(docId: string): Promise<HeldDocument> {
     const access = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
-    if (access.deleted) return { access, doc: null, release: () => undefined };
+    if (access.deleted) return { access, doc: null, state: EMPTY_STATE, digest: new Uint8Array(0), release: () => undefined };
     const { room, release } = await this.relay.openDocument(docId);
-    return { access, doc: room.doc, release };
+    return { access, doc: room.doc, state: encodeState(room.doc), digest: documentDigest(room.doc), release };
   }
 
   /**
@@ -342,100 +347,15 @@ export class Replicator implements RoomListener {
    */
   private async answerState(link: PeerLink, request: DocumentState): Promise<void> {
     await this.mergeAccess(link, request.docId, request.access);
-    const { access, doc, release } = await this.describe(request.docId);
+    // Read the state first (hold), then wait until everything applied so far is stored: the
+    // reply never claims a change this region could still lose in a crash.
+    const ours = await this.hold(request.docId);
     try {
-      // Read the state first, then wait until everything applied so far is stored: the reply
-      // never claims a change this region could still lose in a crash.
-      const ours = this.stateOf(doc);
-      const room = doc ? this.relay.loadedRoom(request.docId) : undefined;
+      const room = ours.doc ? this.relay.loadedRoom(request.docId) : undefined;
       if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
-      link.send({ type: 'stateReply', docId: request.docId, request: request.request, ...ours, access });
+      link.send({ type: 'stateReply', docId: request.docId, request: request.request, state: ours.state, digest: ours.digest, access: ours.access });
     } finally {
-      release();
-    }
-  }
-
-  private stateOf(doc: Y.Doc | null): { state: Uint8Array; digest: Uint8Array } {
-    if (!doc) return { state: EMPTY_STATE, digest: new Uint8Array(0) };
-    return { state: encodeState(doc), digest: documentDigest(doc) };
-  }
-
-  private catchUpAll(): void {
-    for (const link of this.links.values()) this.catchUp(link);
-  }
-
-  /** Runs one pass over the peer's backlog unless one is running. */
-  private catchUp(link: PeerLink): void {
-    if (this.passes.has(link.region) || this.stopped) return;
-    const pass = this.runPass(link)
-      .catch((err: unknown) => this.log.error({ err, peer: link.region }, 'catch-up pass failed'))
-      .finally(() => {
-        this.passes.delete(link.region);
-        this.passesCompleted.set(link.region, (this.passesCompleted.get(link.region) ?? 0) + 1);
-      });
-    this.passes.set(link.region, pass);
-  }
-
-  private async runPass(link: PeerLink): Promise<void> {
-    const limit = this.options.catchUpConcurrency ?? 8;
-    const maxBuffered = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.store.listBacklog(link.region, BACKLOG_PAGE, after);
-      if (page.length === 0 || link.isClosed) return;
-      after = page[page.length - 1]!.docId;
-      for (let i = 0; i < page.length; i += limit) {
-        // Bounded memory and no stall of live traffic: wait while the socket is full.
-        while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
-        if (link.isClosed) return;
-        await Promise.all(page.slice(i, i + limit).map((entry) => this.confirm(link, entry)));
-      }
-      if (page.length < BACKLOG_PAGE) return;
-    }
-  }
-
-  /**
-   * Compares one document with the peer; clears the backlog mark once the peer's storage holds
-   * everything we held when we asked (it may hold more: its own clients' edits).
-   */
-  private async confirm(link: PeerLink, { docId, mark, since }: BacklogEntry): Promise<void> {
-    const askedAt = Date.now();
-    const key = `${link.region}\u0000${docId}`;
-    const { access, doc, release } = await this.describe(docId);
-    try {
-      const ours = this.stateOf(doc);
-      const reply = await link.askState({ docId, access, ...ours }, STATE_TIMEOUT_MS);
-      if (reply === null) return;
-      const merged = await this.mergeAccess(link, docId, reply.access);
-      if (merged.deleted) {
-        if (reply.access.deleted) await this.store.clearBacklog(link.region, docId, mark, askedAt);
-        return;
-      }
-      if (!doc) return;
-      const theirs = decodeState(reply.state);
-      if (covers(theirs, decodeState(ours.state)) && sameAccess(reply.access, merged)) {
-        this.gapsSeen.delete(key);
-        if (equalBytes(reply.state, ours.state) && !equalBytes(reply.digest, ours.digest)) {
-          // Same history, different content: a split no resend can mend (issue #15); say so loudly.
-          this.log.error({ peer: link.region, docId }, 'regions hold the same history with different content (split)');
-        }
-        await this.store.clearBacklog(link.region, docId, mark, askedAt);
-        return;
-      }
-      // The peer lacks something (content, or deletions a state vector cannot show). If every
-      // unconfirmed change was made while this link was up, what it lacks is most likely still in
-      // flight — sent live by us, or by the region it came from — so give it one pass to arrive
-      // before sending it again (a change then crosses the links R−1 times, not more). Otherwise,
-      // or if the gap is still there a pass later, send what it lacks relative to its state
-      // vector, with our whole delete set; the next pass confirms.
-      if (since > link.openedAt && !this.gapsSeen.has(key)) {
-        this.gapsSeen.add(key);
-        return;
-      }
-      this.gapsSeen.delete(key);
-      link.send({ type: 'update', docId, update: Y.encodeStateAsUpdate(doc, stateVectorOf(theirs)) });
-    } finally {
-      release();
+      ours.release();
     }
   }
 
@@ -454,8 +374,4 @@ export class Replicator implements RoomListener {
       publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,
     };
   }
-}
-
-function sameAccess(a: AccessState, b: AccessState): boolean {
-  return a.deleted === b.deleted && a.editEpoch === b.editEpoch && a.viewEpoch === b.viewEpoch && a.editVerifier === b.editVerifier && a.viewVerifier === b.viewVerifier;
 }
