@@ -82,7 +82,17 @@ export class BenchRegions {
   }
 
   async health(name: string): Promise<RegionHealth> {
-    const response = await fetch(`${this.region(name).process.url}/healthz`);
+    const region = this.region(name);
+    let response: Response;
+    try {
+      response = await fetch(`${region.process.url}/healthz`);
+    } catch (err) {
+      // Say why: a region that died, with its exit and last log lines, or the socket error.
+      const exit = region.process.child.exitCode ?? region.process.child.signalCode;
+      const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+      const last = region.process.logs.slice(-3).map((entry) => String(entry.msg)).join(' | ');
+      throw new Error(`GET /healthz of region ${name} failed (${cause})${exit !== null ? `; the process exited (${exit})` : ''}; its last log lines: ${last}`);
+    }
     const body = (await response.json()) as RegionHealth & { region?: string };
     if (this.options.linked && body.region !== name) throw new Error(`/healthz of ${name} names region ${String(body.region)}`);
     return { connections: body.connections, documentsLoaded: body.documentsLoaded, peers: body.peers ?? [] };
@@ -182,9 +192,9 @@ export class BenchRegions {
         const peers = names.filter((to) => to !== name).map((to) => urls.get(`${name}>${to}`)!);
         const env: Record<string, string> = { TRUST_PROXY: 'true', LOG_LEVEL: 'info' };
         if (linked) Object.assign(env, { REGION: name, PEERS: peers.join(','), CLUSTER_SECRET });
-        const process = await startRelayProcess(dataDir, env);
-        await this.proxies?.setTarget(name, process.port);
-        return { name, process, pid: process.child.pid!, wsUrl: process.wsUrl, dataDir };
+        const relay = await startRelayProcess(dataDir, env);
+        await this.proxies?.setTarget(name, relay.port);
+        return { name, process: relay, pid: relay.child.pid!, wsUrl: relay.wsUrl, dataDir };
       }),
     );
     // Those that started are closed by close() even when another failed.
