@@ -32,7 +32,7 @@ export interface CatchUpDeps {
 }
 
 export interface CatchUpOptions {
-  /** Documents compared with a peer at once. */
+  /** Documents compared with a peer at once (each waits a round trip; a far peer needs many). */
   concurrency?: number;
   /** Waits while a link holds more than this unsent. */
   maxBufferedBytes?: number;
@@ -40,6 +40,7 @@ export interface CatchUpOptions {
 
 const STATE_TIMEOUT_MS = 15_000;
 const BACKLOG_PAGE = 100;
+const DEFAULT_CONCURRENCY = 32;
 
 export class CatchUp {
   private readonly passes = new Map<string, Promise<void>>();
@@ -78,20 +79,26 @@ export class CatchUp {
   }
 
   private async runPass(link: PeerLink): Promise<void> {
-    const limit = this.options.concurrency ?? 8;
+    const limit = this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const maxBuffered = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
     let after: string | undefined;
     for (;;) {
       const page = await this.deps.store.listBacklog(link.region, BACKLOG_PAGE, after);
       if (page.length === 0 || link.isClosed) return;
       after = page[page.length - 1]!.docId;
-      for (let i = 0; i < page.length; i += limit) {
-        // Bounded memory and no stall of live traffic: wait while the socket is full.
-        while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
-        if (link.isClosed) return;
-        await Promise.all(page.slice(i, i + limit).map((entry) => this.confirm(link, entry)));
-      }
-      if (page.length < BACKLOG_PAGE) return;
+      // A window of `limit` comparisons in flight, each starting as another ends (not batches
+      // that wait for their slowest): over a far link the pass takes round trips ÷ limit.
+      let next = 0;
+      const worker = async () => {
+        while (next < page.length && !link.isClosed) {
+          const entry = page[next++]!;
+          // Bounded memory and no stall of live traffic: wait while the socket is full.
+          while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
+          if (!link.isClosed) await this.confirm(link, entry);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(limit, page.length) }, worker));
+      if (link.isClosed || page.length < BACKLOG_PAGE) return;
     }
   }
 
@@ -134,6 +141,12 @@ export class CatchUp {
       }
       this.gapsSeen.delete(key);
       link.send({ type: 'update', docId, update: Y.encodeStateAsUpdate(ours.doc, stateVectorOf(theirs)) });
+      // Ask again at once: the peer handles a document's messages in order, so its answer comes
+      // after it applied and stored what we just sent, and the mark clears in this pass.
+      const again = await link.askState({ docId, access: merged, state: ours.state, digest: ours.digest }, STATE_TIMEOUT_MS);
+      if (again && covers(decodeState(again.state), decodeState(ours.state)) && sameAccess(again.access, merged)) {
+        await this.deps.store.clearBacklog(link.region, docId, mark, askedAt);
+      }
     } finally {
       ours.release();
     }

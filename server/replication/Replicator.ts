@@ -347,9 +347,15 @@ export class Replicator implements RoomListener {
    */
   private async answerState(link: PeerLink, request: DocumentState): Promise<void> {
     await this.mergeAccess(link, request.docId, request.access);
-    // Read the state first (hold), then wait until everything applied so far is stored: the
-    // reply never claims a change this region could still lose in a crash.
+    // Read the state first (hold: after every update this link sent before the request), then
+    // wait until everything applied so far is stored: the reply never claims a change this
+    // region could still lose in a crash. The wait is off the link's queue for this document,
+    // so live updates behind the request are not held up by a storage write.
     const ours = await this.hold(request.docId);
+    void this.replyOnceStored(link, request, ours);
+  }
+
+  private async replyOnceStored(link: PeerLink, request: DocumentState, ours: HeldDocument): Promise<void> {
     try {
       const room = ours.doc ? this.relay.loadedRoom(request.docId) : undefined;
       if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
