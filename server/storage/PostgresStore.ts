@@ -28,17 +28,11 @@ import {
   type DocumentStore,
   type StoredDocument,
 } from './DocumentStore';
+import { bytesOf, documentInfoOf, type DocumentRowOf } from './documentRows';
 import { migrate } from './postgresMigrations';
 import { createPool, endPool, inTransaction } from './postgresPool';
 
-interface DocumentRow {
-  id: string;
-  created_at: Date;
-  edit_epoch: number;
-  edit_verifier: string | null;
-  view_epoch: number;
-  view_verifier: string | null;
-  deleted_at: Date | null;
+interface DocumentRow extends DocumentRowOf<Date> {
   last_seq: number;
 }
 
@@ -89,13 +83,13 @@ export class PostgresStore implements DocumentStore {
     await this.pool.query('INSERT INTO documents (id) VALUES ($1) ON CONFLICT DO NOTHING', [docId]);
     const row = await this.getRow(this.pool, docId);
     if (!row) throw new Error(`document ${docId} vanished right after it was created`);
-    return toInfo(row);
+    return documentInfoOf(row);
   }
 
   async getDocument(docId: string): Promise<DocumentInfo | null> {
     await this.migrated;
     const row = await this.getRow(this.pool, docId);
-    return row ? toInfo(row) : null;
+    return row ? documentInfoOf(row) : null;
   }
 
   async setAccess(docId: string, access: AccessState): Promise<void> {
@@ -111,11 +105,11 @@ export class PostgresStore implements DocumentStore {
       // Rolled back with everything else if `change` throws: a failed change registers nothing.
       await client.query('INSERT INTO documents (id) VALUES ($1) ON CONFLICT DO NOTHING', [docId]);
       const current = await this.lockRow(client, docId);
-      const next = change(toInfo(current).access);
+      const next = change(documentInfoOf(current).access);
       checkAccessState(next);
       const stored = await this.writeAccess(client, docId, next);
       await this.markDirty(client, docId, options?.dirtyFor, 0);
-      return toInfo(stored).access;
+      return documentInfoOf(stored).access;
     });
   }
 
@@ -150,7 +144,7 @@ export class PostgresStore implements DocumentStore {
     const updates = rows.map((row) => {
       lastSeq = Math.max(lastSeq, row.seq);
       bytes += row.data.byteLength;
-      return toUint8Array(row.data);
+      return bytesOf(row.data);
     });
     return { updates, lastSeq, bytes };
   }
@@ -335,22 +329,4 @@ export class PostgresStore implements DocumentStore {
       [[...new Set(peers)], docId, bytes, Date.now()],
     );
   }
-}
-
-function toInfo(row: DocumentRow): DocumentInfo {
-  return {
-    id: row.id,
-    createdAt: row.created_at,
-    access: {
-      editEpoch: row.edit_epoch,
-      editVerifier: row.edit_verifier,
-      viewEpoch: row.view_epoch,
-      viewVerifier: row.view_verifier,
-      deleted: row.deleted_at !== null,
-    },
-  };
-}
-
-function toUint8Array(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

@@ -21,16 +21,9 @@ import {
   type DocumentStore,
   type StoredDocument,
 } from './DocumentStore';
+import { bytesOf, documentInfoOf, type DocumentRowOf } from './documentRows';
 
-interface DocumentRow {
-  id: string;
-  created_at: number;
-  edit_epoch: number;
-  edit_verifier: string | null;
-  view_epoch: number;
-  view_verifier: string | null;
-  deleted_at: number | null;
-}
+type DocumentRow = DocumentRowOf<number>;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS documents (
@@ -169,11 +162,11 @@ export class SqliteStore implements DocumentStore {
       updateAccess: this.db.transaction(
         (docId: string, change: (current: AccessState) => AccessState, dirtyFor: readonly string[]): AccessState => {
           this.stmt.insertDoc.run(docId, Date.now());
-          const next = change(toInfo(this.getRow(docId)).access);
+          const next = change(documentInfoOf(this.getRow(docId)).access);
           checkAccessState(next);
           this.writeAccess(docId, next);
           this.markDirty(docId, dirtyFor, 0);
-          return toInfo(this.getRow(docId)).access;
+          return documentInfoOf(this.getRow(docId)).access;
         },
       ),
       clearBacklog: this.db.transaction((peer: string, docId: string, mark: number, confirmedAt: number): boolean => {
@@ -191,12 +184,12 @@ export class SqliteStore implements DocumentStore {
         let bytes = 0;
         const snapshot = this.stmt.getSnapshot.get(docId);
         if (snapshot) {
-          updates.push(toUint8Array(snapshot.data));
+          updates.push(bytesOf(snapshot.data));
           lastSeq = snapshot.through_seq;
           bytes += snapshot.data.byteLength;
         }
         for (const row of this.stmt.getUpdates.iterate(docId)) {
-          updates.push(toUint8Array(row.data));
+          updates.push(bytesOf(row.data));
           lastSeq = Math.max(lastSeq, row.seq);
           bytes += row.data.byteLength;
         }
@@ -209,12 +202,12 @@ export class SqliteStore implements DocumentStore {
         let bytes = 0;
         const snapshot = this.stmt.getSnapshot.get(docId);
         if (snapshot && snapshot.through_seq > afterSeq) {
-          updates.push(toUint8Array(snapshot.data));
+          updates.push(bytesOf(snapshot.data));
           lastSeq = snapshot.through_seq;
           bytes += snapshot.data.byteLength;
         }
         for (const row of this.stmt.getUpdatesAfter.iterate(docId, afterSeq)) {
-          updates.push(toUint8Array(row.data));
+          updates.push(bytesOf(row.data));
           lastSeq = Math.max(lastSeq, row.seq);
           bytes += row.data.byteLength;
         }
@@ -249,12 +242,12 @@ export class SqliteStore implements DocumentStore {
     this.stmt.insertDoc.run(docId, Date.now());
     const row = this.stmt.getDoc.get(docId);
     if (!row) throw new Error(`document ${docId} vanished right after it was created`);
-    return toInfo(row);
+    return documentInfoOf(row);
   }
 
   async getDocument(docId: string): Promise<DocumentInfo | null> {
     const row = this.stmt.getDoc.get(docId);
-    return row ? toInfo(row) : null;
+    return row ? documentInfoOf(row) : null;
   }
 
   // Every write transaction runs IMMEDIATE: it takes the write lock before its first read, so a
@@ -365,22 +358,4 @@ export class SqliteStore implements DocumentStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-function toInfo(row: DocumentRow): DocumentInfo {
-  return {
-    id: row.id,
-    createdAt: new Date(row.created_at),
-    access: {
-      editEpoch: row.edit_epoch,
-      editVerifier: row.edit_verifier,
-      viewEpoch: row.view_epoch,
-      viewVerifier: row.view_verifier,
-      deleted: row.deleted_at !== null,
-    },
-  };
-}
-
-function toUint8Array(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
