@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTcpProxy, type TcpProxy } from './tcpProxy';
 import { RegionChild, type ExitStatus, type RegionOutput } from './RegionChild';
+import type { PeerStatus } from '../replication/Replicator';
 
 export interface LocalClusterOptions {
   names: readonly string[];
@@ -37,14 +38,7 @@ export interface LocalRegion {
 }
 
 /** One peer as a region's /healthz lists it (README, "Regions"). */
-export interface PeerHealth {
-  region: string | null;
-  url: string | null;
-  state: 'up' | 'down';
-  lastContact: string | null;
-  lagSeconds: number;
-  backlog: { documents: number; bytes: number };
-}
+export type PeerHealth = PeerStatus;
 
 export type RegionHealth = { name: string; reachable: true; peers: PeerHealth[] } | { name: string; reachable: false; problem: string };
 

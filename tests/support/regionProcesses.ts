@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { startRelayProcess, type ExitStatus, type RelayProcess } from './relayProcess';
 import type { TempDirs } from './tempDirs';
+import type { PeerStatus } from '../../server/replication/Replicator';
 
 export const TEST_CLUSTER_SECRET = 'a-cluster-secret-of-at-least-32-characters';
 
@@ -31,14 +32,7 @@ export interface Region {
 }
 
 /** One peer as GET /healthz lists it (README, "Regions"). */
-export interface PeerHealth {
-  region: string | null;
-  url: string | null;
-  state: 'up' | 'down';
-  lastContact: string | null;
-  lagSeconds: number;
-  backlog: { documents: number; bytes: number };
-}
+export type PeerHealth = PeerStatus;
 
 export interface RegionLogLine {
   region: string;
