@@ -9,14 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
+import { killOnExit } from './killOnExit';
 
 const START_TIMEOUT_MS = 10_000;
 
-// A test that fails half-way must not leave a redis-server behind.
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export interface RedisServer {
   port: number;
@@ -72,8 +68,7 @@ async function clientKill(url: string, filter: string[]): Promise<number> {
 
 async function spawnRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  killOnExit(child);
   const lines = readline.createInterface({ input: child.stdout! });
   let output = '';
   await new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './killOnExit';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Includes building the server bundle (well under a second) when a source changed. */
@@ -32,13 +33,6 @@ export interface RelayProcess {
   stop(signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT'): Promise<ExitStatus>;
 }
 
-// Process-wide on purpose: a relay child must never outlive the test or bench process that
-// started it, even when that process exits on an uncaught error. An orphaned bench relay was
-// found still running an hour after its run (its start had timed out and nobody killed it).
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export async function startRelayProcess(dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -50,13 +44,12 @@ export async function startRelayProcess(dataDir: string, env: Record<string, str
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  killOnExit(child);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<ExitStatus>((resolve) =>
     child.once('exit', (code, signal) => {
-      live.delete(child);
       resolve({ code, signal });
     }),
   );

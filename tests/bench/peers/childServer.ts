@@ -6,13 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from '../../support/killOnExit';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export interface ChildServer {
   child: ChildProcess;
@@ -40,13 +37,12 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  killOnExit(child);
   const output: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      live.delete(child);
       resolve({ code, signal });
     }),
   );
