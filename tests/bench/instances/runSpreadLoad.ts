@@ -7,7 +7,7 @@
  * client reconnects, so only a server that recovers on its own converges.
  */
 import { BenchClient } from '../load/BenchClient';
-import { checkConvergence, holdsExactly, type ConvergenceResult, type Expected, type Replica } from '../load/convergence';
+import { checkConvergence, drainReplicas, holdsExactly, type ConvergenceResult, type Expected, type Replica } from '../load/convergence';
 import { measureDeliveries } from '../load/latency';
 import { cpuMillis, isAlive, peakRssBytes, rssBytes } from '../load/processStats';
 import { runWriters } from '../load/writers';
@@ -109,7 +109,7 @@ export async function runSpreadLoad(deployment: Deployment, spec: LoadSpec, opti
       documentName: c.documentName,
       doc: c.materialize(),
     }));
-    await drain(replicas, expected, options, activity);
+    await drainReplicas(replicas, expected, options, activity);
 
     const convergence = checkConvergence(replicas, expected, new Map(writers.map((w) => [w.clientId, `writer client ${clients.indexOf(w)}`])));
     const closedByServer = clients.filter((c) => c.closedAfterReady !== null);
@@ -169,15 +169,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Until every replica holds exactly what was written, nothing arrived for drainQuietMs, or drainMaxMs passed. */
-async function drain(replicas: Replica[], expected: Expected, options: SpreadOptions, activity: { lastFrameAt: number }): Promise<void> {
-  // Materializing readers blocked the event loop: the quiet period starts now.
-  const started = performance.now();
-  activity.lastFrameAt = started;
-  for (;;) {
-    const now = performance.now();
-    if (replicas.every((r) => holdsExactly(r.doc, expected.get(r.documentName)!))) return;
-    if (now - activity.lastFrameAt > options.drainQuietMs || now - started > options.drainMaxMs) return;
-    await sleep(20);
-  }
-}

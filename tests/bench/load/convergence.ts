@@ -83,3 +83,25 @@ export function checkConvergence(replicas: Replica[], expected: Expected, writer
   if (problems.length > listed.length) listed.push(`… and ${problems.length - listed.length} more problems`);
   return { passed: failed.size === 0, replicas: replicas.length, failedReplicas: failed.size, problems: listed };
 }
+
+/**
+ * Waits until every replica holds exactly the expected operations, or nothing has arrived for
+ * `drainQuietMs` (a lost update never comes), or `drainMaxMs` passed.
+ */
+export async function drainReplicas(
+  replicas: Replica[],
+  expected: Expected,
+  options: { drainQuietMs: number; drainMaxMs: number },
+  activity: { lastFrameAt: number },
+): Promise<void> {
+  // Building readers' replicas blocked the event loop: frames that arrived meanwhile are not read
+  // yet, so the quiet period starts now, not at the last frame read.
+  const started = performance.now();
+  activity.lastFrameAt = started;
+  for (;;) {
+    const now = performance.now();
+    if (replicas.every((r) => holdsExactly(r.doc, expected.get(r.documentName)!))) return;
+    if (now - activity.lastFrameAt > options.drainQuietMs || now - started > options.drainMaxMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

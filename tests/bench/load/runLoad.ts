@@ -4,7 +4,7 @@
  */
 import { isAlive, cpuMillis, peakRssBytes, rssBytes } from './processStats';
 import { BenchClient } from './BenchClient';
-import { checkConvergence, holdsExactly, type ConvergenceResult, type Expected, type Replica } from './convergence';
+import { checkConvergence, drainReplicas, type ConvergenceResult, type Expected, type Replica } from './convergence';
 import { measureDeliveries, type Window } from './latency';
 import { runWriters } from './writers';
 import type { BenchDocument } from './framing';
@@ -99,7 +99,7 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
       documentName: c.documentName,
       doc: c.materialize(),
     }));
-    await drain(replicas, expected, options, activity);
+    await drainReplicas(replicas, expected, options, activity);
     const peak = peakRssBytes(server.pid);
 
     const writerLabels = new Map(writers.map((w) => [w.clientId, `writer client ${clients.indexOf(w)}`]));
@@ -191,22 +191,6 @@ async function writeThroughWindow(pid: number, writers: BenchClient[], spec: Loa
   return { start: opened.at, end: closed.at, serverCpuMs: closed.cpuMs - opened.cpuMs };
 }
 
-/**
- * Waits until every replica holds exactly the expected operations, or nothing has arrived for
- * `drainQuietMs` (a lost update never comes), or `drainMaxMs` passed.
- */
-async function drain(replicas: Replica[], expected: Expected, options: LoadOptions, activity: { lastFrameAt: number }): Promise<void> {
-  // Building readers' replicas blocked the event loop: frames that arrived meanwhile are not read
-  // yet, so the quiet period starts now, not at the last frame read.
-  const started = performance.now();
-  activity.lastFrameAt = started;
-  for (;;) {
-    const now = performance.now();
-    if (replicas.every((r) => holdsExactly(r.doc, expected.get(r.documentName)!))) return;
-    if (now - activity.lastFrameAt > options.drainQuietMs || now - started > options.drainMaxMs) return;
-    await sleep(20);
-  }
-}
 
 /** A server that died or closed clients fails the run, whatever the replicas say. */
 function noteServerTrouble(convergence: ConvergenceResult, pid: number, clients: BenchClient[]): void {
