@@ -53,16 +53,22 @@ async function sharedStorage(kind: 'sqlite' | 'postgres'): Promise<() => Documen
   return () => new PostgresStore(database.url, { maxConnections: 4 });
 }
 
+/** A private Redis, shared storage of `kind`, and a document with something stored before any load. */
+async function seededSetup(kind: 'sqlite' | 'postgres') {
+  const redis = await startRedisServer();
+  cleanups.push(() => redis.stop());
+  const openStore = await sharedStorage(kind);
+  const caps = mintDocument();
+  const seeding = openStore();
+  await seeding.append(caps.docId, [Y.encodeStateAsUpdate(seedDoc())]);
+  await seeding.close();
+  return { redis, openStore, caps };
+}
+
 describe.each(['sqlite', 'postgres'] as const)('compaction with several instances on %s', (kind) => {
   it('an instance never compacts away entries another instance appended that it has not seen', async () => {
-    const redis = await startRedisServer();
-    cleanups.push(() => redis.stop());
-    const openStore = await sharedStorage(kind);
-    const caps = mintDocument();
     // Something stored before either instance loads the document.
-    const seeding = openStore();
-    await seeding.append(caps.docId, [Y.encodeStateAsUpdate(seedDoc())]);
-    await seeding.close();
+    const { redis, openStore, caps } = await seededSetup(kind);
 
     const [a, b] = await Promise.all(['a', 'b'].map((instanceId) => startServer({
       port: 0,
@@ -105,14 +111,8 @@ describe.each(['sqlite', 'postgres'] as const)('compaction with several instance
   }, 30_000);
 
   it('leaves a compaction to the instance holding the document\'s lease', async () => {
-    const redis = await startRedisServer();
-    cleanups.push(() => redis.stop());
-    const openStore = await sharedStorage(kind);
-    const caps = mintDocument();
     // Stored before the load, so this instance may compact through it from the start.
-    const seeding = openStore();
-    await seeding.append(caps.docId, [Y.encodeStateAsUpdate(seedDoc())]);
-    await seeding.close();
+    const { redis, openStore, caps } = await seededSetup(kind);
     const server = await startServer({
       port: 0,
       host: '127.0.0.1',
