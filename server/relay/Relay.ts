@@ -1,5 +1,5 @@
 /**
- * The relay: takes `/ws/<docId>` upgrades, checks each connection's capability at the door, owns
+ * The relay: takes `/ws/<docId>` upgrades, checks each connection at the door (ConnectionDoor), owns
  * the rooms (one per loaded document) and decides when a room may leave memory. All state lives in
  * the instance, so several relays (tests, later regions) can run in one process.
  */
@@ -10,14 +10,14 @@ import type { Logger } from 'pino';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
 import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
-import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, requestedProtocolVersion, SCHEMA_PARAM } from '../../lib/protocol/ackExtension';
+import { CONCORD_PROTOCOL_PARAM, requestedProtocolVersion, SCHEMA_PARAM } from '../../lib/protocol/ackExtension';
 import { declaredSchemaVersion } from '../../lib/documents/schemaVersion';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
-import { authorize, type Refusal } from '../auth/authorize';
 import type { SaverOptions } from './DocumentSaver';
 import { LocalConnectionSlots, type ConnectionSlots } from './ConnectionSlots';
+import { ConnectionDoor, rejectUpgrade } from './ConnectionDoor';
 import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionDeps, type SessionLimits } from './Session';
 import type { RoomListener } from './RoomListener';
@@ -27,15 +27,6 @@ export const RELAY_PATH_PREFIX = '/ws/';
 
 /** A document's access changed: here (fromPeer undefined) or as merged from a peer region. */
 export type AccessListener = (docId: string, access: AccessState, fromPeer: string | undefined) => void;
-
-/** How the door says each refusal (see server/auth/authorize.ts). */
-const REFUSAL_CLOSE: Record<Refusal, [code: number, reason: string]> = {
-  'missing-token': [CloseCode.missingCapability, 'a capability token is required'],
-  forbidden: [CloseCode.forbidden, 'this link is not valid for this document'],
-  deleted: [CloseCode.documentDeleted, 'document deleted'],
-  // The door asks only for 'view', which every valid link grants; kept for exhaustiveness.
-  'insufficient-role': [CloseCode.forbidden, 'this link may not open this document'],
-};
 
 export interface RelayOptions extends SessionLimits, RoomLimits {
   /** Open connections per client address. */
@@ -87,14 +78,12 @@ export class Relay {
   /** Rooms dropped after a failed change, until everything they applied before it is stored. */
   private readonly reloading = new Map<string, Promise<void>>();
   private readonly sessions = new Set<Session>();
-  /** Sessions that hold one of their address's connection slots (connectionSlots). */
-  private readonly holdingSlot = new Set<Session>();
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly batcher: SendBatcher;
   /** What every session needs from the relay: one object shared by all of them. */
   private readonly sessionDeps: SessionDeps;
-  private readonly connectionSlots: ConnectionSlots;
+  private readonly door: ConnectionDoor;
   private closing = false;
   private closed: Promise<ShutdownReport> | null = null;
 
@@ -111,7 +100,7 @@ export class Relay {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false, clientTracking: false });
     this.batcher = new SendBatcher(log);
     this.sessionDeps = { log, metrics, limits: options, batcher: this.batcher };
-    this.connectionSlots = options.connectionSlots ?? new LocalConnectionSlots(options.maxConnectionsPerIp);
+    this.door = new ConnectionDoor(store, log, options.connectionSlots ?? new LocalConnectionSlots(options.maxConnectionsPerIp));
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
     }, options.heartbeatMs);
@@ -242,41 +231,12 @@ export class Relay {
     this.sessions.add(session);
     this.metrics.connectionOpened();
     this.cancelUnload(docId);
-    this.admit(session).catch((err: unknown) => {
+    this.door.admit(session).then((admitted) => {
+      if (admitted) this.join(session);
+    }).catch((err: unknown) => {
       this.log.error({ err, docId }, 'could not check access');
       session.close(CloseCode.documentUnavailable, 'access could not be checked; try again later');
     });
-  }
-
-  /** The door: address cap, protocol version, then the capability before deletion (authorize). Nothing of the document is sent before this passes. */
-  private async admit(session: Session): Promise<void> {
-    const { docId, token } = session;
-    if (!(await this.connectionSlots.acquire(session.clientIp))) {
-      this.log.warn({ docId }, 'too many connections from one address');
-      session.close(CloseCode.tooManyConnections, 'too many connections from this address');
-      return;
-    }
-    // The slot is given back when the session closes (onSessionClosed), or now if it already has.
-    if (session.isClosed) {
-      this.releaseConnectionSlot(session.clientIp);
-      return;
-    }
-    this.holdingSlot.add(session);
-    const version = session.protocolVersion;
-    if (version !== null && (!Number.isInteger(version) || version < 1 || version > CONCORD_PROTOCOL_VERSION)) {
-      session.close(CloseCode.unsupportedProtocol, `this server speaks Concord protocol ${CONCORD_PROTOCOL_VERSION}`);
-      return;
-    }
-    const auth = await authorize(this.store, docId, token, 'view');
-    if (session.isClosed) return;
-    if (!auth.ok) {
-      const [code, reason] = REFUSAL_CLOSE[auth.refusal];
-      session.close(code, reason);
-      return;
-    }
-    session.role = auth.role;
-    this.log.debug({ docId, connectionId: session.origin.connectionId, role: auth.role }, 'connection admitted');
-    this.join(session);
   }
 
   private join(session: Session): void {
@@ -356,13 +316,9 @@ export class Relay {
     this.documentDeleted(room.docId);
   };
 
-  private releaseConnectionSlot(ip: string): void {
-    this.connectionSlots.release(ip);
-  }
-
   private readonly onSessionClosed = (session: Session): void => {
     this.sessions.delete(session);
-    if (this.holdingSlot.delete(session)) this.releaseConnectionSlot(session.clientIp);
+    this.door.left(session);
     const room = this.rooms.get(session.docId);
     if (room && room.connectionCount === 0 && !this.closing) this.scheduleUnload(room);
   };
@@ -427,13 +383,4 @@ export class Relay {
     room.destroy();
     this.log.debug({ docId: room.docId }, 'document unloaded');
   }
-}
-
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const reason = status === 400 ? 'Bad Request' : status === 503 ? 'Service Unavailable' : 'Error';
-  const body = `${message}\n`;
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
