@@ -43,6 +43,7 @@ import { TrackedDocument } from './TrackedDocument';
 import { InstanceMetrics } from './instanceMetrics';
 import { InstanceRoster } from './InstanceRoster';
 import { StorageReconciler } from './StorageReconciler';
+import { ReconcileSchedule } from './ReconcileSchedule';
 import { CompactionLeases } from './CompactionLeases';
 
 export interface InstanceSyncOptions {
@@ -77,12 +78,8 @@ export interface BusStatus {
  */
 export const INSTANCE_ACCESS_SOURCE_PREFIX = 'instance:';
 
-/** After a gap or a load, storage is read at once and once more this much later (the sender stores within ~50 ms). */
-const FOLLOW_UP_MS = 250;
 /** A load that has not finished after this long is given up (its subscription dropped). */
 const STALE_LOAD_MS = 60_000;
-/** Documents read from storage at once by the timer. */
-const RECONCILE_CONCURRENCY = 8;
 
 export class InstanceSync implements RoomListener {
   readonly destination = 'instances' as const;
@@ -93,12 +90,10 @@ export class InstanceSync implements RoomListener {
   private readonly prefix: string;
   private readonly metrics: InstanceMetrics;
   private readonly reconciler: StorageReconciler;
+  private readonly reconciling: ReconcileSchedule;
   private readonly leases: CompactionLeases;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  private passRunning = false;
-  /** Another pass was asked for while one ran (the bus came back mid-pass). */
-  private passAgain = false;
 
   constructor(
     private readonly relay: Relay,
@@ -111,6 +106,7 @@ export class InstanceSync implements RoomListener {
     this.prefix = options.channelPrefix ?? 'concord:';
     this.roster = new InstanceRoster(options.instanceTimeoutMs ?? 3 * (options.aliveIntervalMs ?? 2000) + 1000);
     this.reconciler = new StorageReconciler(store, relay, log, `${INSTANCE_ACCESS_SOURCE_PREFIX}${options.instanceId}`);
+    this.reconciling = new ReconcileSchedule(this.reconciler, () => this.documentsToReconcile());
     this.leases = new CompactionLeases(bus.publisher, log, `${this.prefix}compacting:`);
     this.metrics = new InstanceMetrics(registry, bus, {
       otherInstances: () => this.roster.alive().length,
@@ -149,7 +145,7 @@ export class InstanceSync implements RoomListener {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.reconcileIntervalMs ?? 1000, () => void this.reconcileAll());
+    every(this.options.reconcileIntervalMs ?? 1000, () => void this.reconciling.all());
     every(this.options.aliveIntervalMs ?? 2000, () => this.announce());
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.startTimeoutMs ?? 3000)));
@@ -161,6 +157,7 @@ export class InstanceSync implements RoomListener {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciling.stop();
     for (const timer of this.timers) clearInterval(timer);
     for (const tracked of this.docs.values()) if (tracked.followUp) clearTimeout(tracked.followUp);
     this.bus.publish(this.instancesChannel, encodeInstanceMessage({ type: 'leaving', sender: this.instanceId }));
@@ -196,7 +193,7 @@ export class InstanceSync implements RoomListener {
     for (const message of tracked.attach(room)) this.handle(tracked, message);
     this.publish(room.docId, { type: 'presenceQuery' });
     // Changes published before we subscribed but stored after our load are in neither.
-    this.reconcileSoon(tracked);
+    this.reconciling.soon(tracked);
   }
 
   onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
@@ -246,7 +243,7 @@ export class InstanceSync implements RoomListener {
     if (tracked.gapBefore(message)) {
       this.metrics.counts.gaps++;
       this.log.debug({ docId: tracked.docId, sender: message.sender }, 'gap in an instance\'s messages; reading storage');
-      this.reconcileSoon(tracked);
+      this.reconciling.soon(tracked);
       // The lost message may have been presence: ask again.
       this.publish(tracked.docId, { type: 'presenceQuery' });
     }
@@ -300,53 +297,20 @@ export class InstanceSync implements RoomListener {
       tracked.forgetSenders();
       this.publish(tracked.docId, { type: 'presenceQuery' });
     }
-    void this.reconcileAll();
+    void this.reconciling.all();
   }
 
   // --- storage: the truth -------------------------------------------------------------------
 
-  /** Reads storage for one document now and once more shortly after. */
-  private reconcileSoon(tracked: TrackedDocument): void {
-    void this.reconciler.entries(tracked);
-    if (tracked.followUp) return;
-    tracked.followUp = setTimeout(() => {
-      tracked.followUp = null;
-      void this.reconciler.entries(tracked);
-    }, FOLLOW_UP_MS);
-    tracked.followUp.unref();
-  }
-
-  /** A pass over every loaded document (the timer's, or after the bus came back); one at a time. */
-  private async reconcileAll(): Promise<void> {
-    if (this.stopped) return;
-    if (this.passRunning) {
-      this.passAgain = true;
-      return;
-    }
-    this.passRunning = true;
-    try {
-      do {
-        this.passAgain = false;
-        await this.reconcilePass();
-      } while (this.passAgain && !this.stopped);
-    } finally {
-      this.passRunning = false;
-    }
-  }
-
-  private async reconcilePass(): Promise<void> {
+  /** At the start of every pass: forgets silent instances and stale documents; the rest are read. */
+  private documentsToReconcile(): TrackedDocument[] {
     for (const instanceId of this.roster.expire()) this.forgetInstance(instanceId, 'silent');
     const live: TrackedDocument[] = [];
     for (const tracked of this.docs.values()) {
       if (tracked.isLive) live.push(tracked);
       else if (tracked.room !== null || Date.now() - tracked.loadingSince > STALE_LOAD_MS) this.untrack(tracked);
     }
-    for (let i = 0; i < live.length; i += RECONCILE_CONCURRENCY) {
-      await Promise.all(live.slice(i, i + RECONCILE_CONCURRENCY).map(async (tracked) => {
-        await this.reconciler.entries(tracked);
-        await this.reconciler.access(tracked);
-      }));
-    }
+    return live;
   }
 
   // --- instances ----------------------------------------------------------------------------

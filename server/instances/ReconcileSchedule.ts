@@ -1,0 +1,68 @@
+/**
+ * When storage is read for the instances of a region (StorageReconciler does the reading): one
+ * document at once and once more shortly after (after a load or a gap), and every live document
+ * in passes — the timer's, or after the bus came back — one pass at a time, a few documents at once.
+ */
+import type { StorageReconciler } from './StorageReconciler';
+import type { TrackedDocument } from './TrackedDocument';
+
+/** After a gap or a load, storage is read at once and once more this much later (the sender stores within ~50 ms). */
+const FOLLOW_UP_MS = 250;
+/** Documents read from storage at once by a pass. */
+const RECONCILE_CONCURRENCY = 8;
+
+export class ReconcileSchedule {
+  private stopped = false;
+  private passRunning = false;
+  /** Another pass was asked for while one ran (the bus came back mid-pass). */
+  private passAgain = false;
+
+  constructor(
+    private readonly reconciler: StorageReconciler,
+    /** The documents a pass reads; asked at the start of every pass. */
+    private readonly liveDocuments: () => TrackedDocument[],
+  ) {}
+
+  /** Reads storage for one document now and once more shortly after. */
+  soon(tracked: TrackedDocument): void {
+    void this.reconciler.entries(tracked);
+    if (tracked.followUp) return;
+    tracked.followUp = setTimeout(() => {
+      tracked.followUp = null;
+      void this.reconciler.entries(tracked);
+    }, FOLLOW_UP_MS);
+    tracked.followUp.unref();
+  }
+
+  /** A pass over every live document; asked for during a pass, it runs once more after it. */
+  async all(): Promise<void> {
+    if (this.stopped) return;
+    if (this.passRunning) {
+      this.passAgain = true;
+      return;
+    }
+    this.passRunning = true;
+    try {
+      do {
+        this.passAgain = false;
+        await this.pass();
+      } while (this.passAgain && !this.stopped);
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async pass(): Promise<void> {
+    const live = this.liveDocuments();
+    for (let i = 0; i < live.length; i += RECONCILE_CONCURRENCY) {
+      await Promise.all(live.slice(i, i + RECONCILE_CONCURRENCY).map(async (tracked) => {
+        await this.reconciler.entries(tracked);
+        await this.reconciler.access(tracked);
+      }));
+    }
+  }
+}
