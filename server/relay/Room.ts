@@ -8,116 +8,53 @@ import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as authProtocol from 'y-protocols/auth';
-import type { Logger } from 'pino';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
-import {
-  ACK_MESSAGE_TYPE,
-  decodeDigestCheck,
-  DIGEST_MESSAGE_TYPE,
-  DIGEST_PROTOCOL_VERSION,
-  encodeDigestCheck,
-  encodeMarkStored,
-  encodeStoredAck,
-  MARK_MESSAGE_TYPE,
-} from '../../lib/protocol/ackExtension';
-import { documentDigest, equalBytes } from '../../lib/protocol/documentDigest';
-import type { DocumentStore } from '../storage/DocumentStore';
-import type { Metrics } from '../metrics';
-import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks, type SaverOptions } from './DocumentSaver';
+import { DIGEST_MESSAGE_TYPE, DIGEST_PROTOCOL_VERSION, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
+import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, hasPending, wouldChange, type ClientWrites } from './updateGuard';
 import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
 import { routes } from './originPolicy';
-import type { RoomListener } from './RoomListener';
 import type { RoomConnection } from './RoomConnection';
 import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
-import type { SendBatcher } from './SendBatcher';
 import { Fanout } from './Fanout';
+import { DEFAULT_ROOM_LIMITS, DEFAULT_UNTAGGED_CHANGE_POLICY, type RoomDeps, type RoomLimits } from './RoomDeps';
+import { StoredAcks } from './StoredAcks';
+import { ReplicaDigest } from './ReplicaDigest';
+import { RoomPresence } from './RoomPresence';
+import { answerSyncStep1 } from './syncAnswer';
+import { describeOrigin, describeRemote } from './describeOrigin';
+import { EDITOR_OUTDATED_REASON, isOutdatedEditor } from './outdatedEditor';
 
-export interface RoomLimits {
-  /** Approximate stored size at which the document stops accepting changes. */
-  maxDocumentBytes: number;
-  /** Update data that cannot be integrated yet (missing dependencies) one connection may have waiting. */
-  maxPendingBytes: number;
-}
-
-/**
- * What happens to a change made outside `Room.change` (no ChangeOrigin): 'throw' reports it as an
- * uncaught error (tests), 'store' logs it at error level and stores and relays it as the server's
- * own change, so it can never reach clients without reaching storage (production).
- */
-export type UntaggedChangePolicy = 'throw' | 'store';
-
-export const DEFAULT_UNTAGGED_CHANGE_POLICY: UntaggedChangePolicy =
-  process.env.VITEST || process.env.NODE_ENV === 'test' ? 'throw' : 'store';
+export { DEFAULT_ROOM_LIMITS, DEFAULT_UNTAGGED_CHANGE_POLICY, type RoomDeps, type RoomLimits, type UntaggedChangePolicy } from './RoomDeps';
 
 /** Updates one connection may have waiting for their dependencies (besides maxPendingBytes). */
 const MAX_WAITING_UPDATES = 256;
-
-export const DEFAULT_ROOM_LIMITS: RoomLimits = {
-  maxDocumentBytes: 64 * 1024 * 1024,
-  maxPendingBytes: 1024 * 1024,
-};
-
-export interface RoomDeps {
-  store: DocumentStore;
-  log: Logger;
-  metrics: Metrics;
-  saverOptions?: SaverOptions;
-  limits?: RoomLimits;
-  /**
-   * Called when applying a well-formed-looking update threw half-way: the in-memory document may
-   * be inconsistent, so the owner reloads it from storage.
-   */
-  onCorrupted?: (room: Room) => void;
-  /** Called when storage refused a write because the document is deleted: its saver has stopped for good. */
-  onDeleted?: (room: Room) => void;
-  untaggedChanges?: UntaggedChangePolicy;
-  /** Everything besides connections that takes this room's changes (region links, …); read on every change. */
-  listeners?: readonly RoomListener[];
-  /** Peer regions a change routed to 'regions' must reach: stored changes mark them dirty in the same transaction. */
-  dirtyFor?: () => readonly string[];
-  /**
-   * When given (the relay), changes are collected and sent in batches: updates once the task that
-   * applied them is over, presence at the end of the event-loop turn (see Fanout); without it
-   * (unit tests, tools) each change is sent at once.
-   */
-  batcher?: SendBatcher;
-}
-
-/** What an awareness 'update' event reports. */
-interface AwarenessChange {
-  added: number[];
-  updated: number[];
-  removed: number[];
-}
 
 export class Room {
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   readonly saver: DocumentSaver;
   private readonly connections = new Set<RoomConnection>();
-  /** Awareness client IDs each connection controls, by its origin (removed when it leaves). */
-  private readonly controlled = new Map<ChangeOrigin, Set<number>>();
+  /** Who controls which presence, and where presence changes go. */
+  private readonly presence: RoomPresence;
   private destroyed = false;
   /** Sends changes to the connections (batched when the relay gives a batcher). */
   private readonly fanout: Fanout;
   private readonly onDocUpdate: (update: Uint8Array, origin: unknown) => void;
-  private readonly onAwarenessUpdate: (change: AwarenessChange, origin: unknown) => void;
-  /** State vector of what is durably stored (everything loaded, plus every saved batch). */
-  private storedStateVector: Uint8Array;
+  /** Stored acks and mark answers (Concord extension). */
+  private readonly acks: StoredAcks;
+  /** Digest checks (Concord extension version 2). */
+  private readonly digest: ReplicaDigest;
   /** Stored size plus everything applied since; reset from the snapshot size on compaction. */
   private approxBytes: number;
   private readonly limits: RoomLimits;
   /** The origin of the change being made through `change`, and the updates it produced so far. */
   private changing: ChangeOrigin | null = null;
   private changed: Uint8Array[] = [];
-  /** Counts completed changes, so derived values (the digest) are computed once per state. */
-  private version = 0;
-  private digestCache: { version: number; stateVector: Uint8Array; digest: Uint8Array } | null = null;
   /** A change failed half-way: the document is waiting to be reloaded from storage. */
   private corrupted = false;
   /** When updates may enter the document: now, or once what they need arrives (UpdateAdmission). */
@@ -153,11 +90,11 @@ export class Room {
     this.doc = doc;
     this.limits = deps.limits ?? DEFAULT_ROOM_LIMITS;
     this.approxBytes = stored.bytes;
-    this.storedStateVector = Y.encodeStateVector(doc);
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant: it has no presence of its own.
     this.awareness.setLocalState(null);
     this.fanout = new Fanout(this.connections, this.awareness, deps.metrics, deps.log, deps.batcher);
+    this.presence = new RoomPresence(this, this.awareness, this.fanout, deps);
     // Listeners and hooks are closures made here, not arrow class fields or arrows in object
     // literals: tsx compiles with esbuild's keepNames, which renames those with
     // Object.defineProperty and so gives each one a property dictionary (~250 bytes apiece).
@@ -182,7 +119,7 @@ export class Room {
         return room.deps.listeners?.find((listener) => listener.compactionLease)?.compactionLease?.(room);
       },
       onSaved(_batch, _seq, storedStateVector) {
-        if (storedStateVector) room.acknowledgeStored(storedStateVector);
+        if (storedStateVector) room.acks.acknowledge(storedStateVector);
       },
       onDeleted() {
         room.deps.onDeleted?.(room);
@@ -205,11 +142,10 @@ export class Room {
         if (origin.kind !== 'client') room.deps.log.error({ err, docId: room.docId, from: describeRemote(origin) }, 'a waiting remote update is not valid; dropped');
       },
       drained(origin, marks) {
-        for (const conn of room.connections) if (conn.origin === origin) for (const id of marks) room.answerMark(conn, id);
+        for (const conn of room.connections) if (conn.origin === origin) for (const id of marks) room.acks.answerMark(conn, id);
       },
     };
     this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);
-    this.onAwarenessUpdate = (change, origin) => this.handleAwarenessUpdate(change, origin);
     this.saver = new DocumentSaver(
       docId,
       deps.store,
@@ -219,8 +155,10 @@ export class Room {
       stored,
       deps.saverOptions ?? DEFAULT_SAVER_OPTIONS,
     );
+    const send = (conn: RoomConnection, type: number, message: Uint8Array) => room.send(conn, type, message);
+    this.acks = new StoredAcks(this.connections, this.saver, this.admission, send, Y.encodeStateVector(doc));
+    this.digest = new ReplicaDigest(doc, docId, deps.log, deps.metrics, send);
     doc.on('update', this.onDocUpdate);
-    this.awareness.on('update', this.onAwarenessUpdate);
   }
 
   get isDestroyed(): boolean {
@@ -272,19 +210,12 @@ export class Room {
   /** Forgets a peer's (or instance's) updates still waiting and its presence (its link dropped: catch-up sends what is missing). */
   forgetPeer(origin: RemoteOrigin): void {
     this.admission.forget(origin);
-    const clients = this.controlled.get(origin);
-    this.controlled.delete(origin);
-    if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), origin);
+    this.presence.forget(origin);
   }
 
   /** Presence from a peer region's (or another instance's) clients. */
   applyRemotePresence(origin: RemoteOrigin, update: Uint8Array): void {
-    if (!this.controlled.has(origin)) this.controlled.set(origin, new Set());
-    try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin);
-    } catch (err) {
-      this.deps.log.warn({ err, docId: this.docId, from: describeRemote(origin) }, 'invalid remote presence; dropped');
-    }
+    this.presence.applyRemote(origin, update);
   }
 
   /** Adds a connection and starts the sync handshake (server's step 1, then current presence). */
@@ -296,13 +227,12 @@ export class Room {
       return;
     }
     this.connections.add(conn);
-    this.controlled.set(conn.origin, new Set());
+    this.presence.track(conn.origin);
     this.send(conn, MessageType.sync, encodeSyncStep1(this.doc));
     if (this.awareness.getStates().size > 0) {
       this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
     }
-    // A (re)connecting client learns at once which of its edits are already safe.
-    if (conn.wantsAcks) this.send(conn, ACK_MESSAGE_TYPE, encodeStoredAck(this.storedStateVector));
+    this.acks.greet(conn);
   }
 
   /** Removes a connection and the presence it controlled (its cursors disappear for everyone). */
@@ -311,9 +241,7 @@ export class Room {
     // Its waiting updates go with it (the client sends them again in its next sync); the client
     // ids it wrote are free again, so updates that waited on them are checked anew.
     if (this.admission.forget(conn.origin)) this.admission.retry(this.retryHandlers, true);
-    const clients = this.controlled.get(conn.origin);
-    this.controlled.delete(conn.origin);
-    if (clients && clients.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, Array.from(clients), conn.origin);
+    this.presence.forget(conn.origin);
   }
 
   /**
@@ -334,7 +262,7 @@ export class Room {
         this.receiveSync(conn, decoder);
         return;
       case MessageType.awareness:
-        this.receiveAwareness(conn, decoder);
+        this.presence.receive(conn, decoder);
         return;
       case MessageType.queryAwareness:
         this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
@@ -345,11 +273,11 @@ export class Room {
       case MARK_MESSAGE_TYPE:
         // Only clients that negotiated the extension may use it; to others it is unknown.
         if (!conn.wantsAcks) throw new ProtocolError(`unknown message type ${type}`);
-        this.receiveMark(conn, decoder);
+        this.acks.receiveMark(conn, decoder);
         return;
       case DIGEST_MESSAGE_TYPE:
         if ((conn.protocolVersion ?? 0) < DIGEST_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
-        this.receiveDigestCheck(conn, message);
+        this.digest.receiveCheck(conn, message);
         return;
       default:
         throw new ProtocolError(`unknown message type ${type}`);
@@ -363,7 +291,7 @@ export class Room {
     this.saver.stop();
     this.fanout.stop();
     this.doc.off('update', this.onDocUpdate);
-    this.awareness.off('update', this.onAwarenessUpdate);
+    this.presence.stop();
     this.awareness.destroy();
     this.doc.destroy();
   }
@@ -379,7 +307,7 @@ export class Room {
     }
     switch (step) {
       case syncProtocol.messageYjsSyncStep1:
-        this.answerSyncStep1(conn, payload);
+        this.send(conn, MessageType.sync, answerSyncStep1(this.doc, payload));
         return;
       case syncProtocol.messageYjsSyncStep2:
       case syncProtocol.messageYjsUpdate:
@@ -388,20 +316,6 @@ export class Room {
       default:
         throw new ProtocolError(`unknown sync message type ${step}`);
     }
-  }
-
-  private answerSyncStep1(conn: RoomConnection, stateVector: Uint8Array): void {
-    let update: Uint8Array;
-    try {
-      update = Y.encodeStateAsUpdate(this.doc, stateVector);
-    } catch (cause) {
-      throw new ProtocolError('invalid state vector', { cause });
-    }
-    const message = encoding.createEncoder();
-    encoding.writeVarUint(message, MessageType.sync);
-    encoding.writeVarUint(message, syncProtocol.messageYjsSyncStep2);
-    encoding.writeVarUint8Array(message, update);
-    this.send(conn, MessageType.sync, encoding.toUint8Array(message));
   }
 
   /**
@@ -492,76 +406,6 @@ export class Room {
     this.admission.retry(this.retryHandlers);
   }
 
-  private receiveAwareness(conn: RoomConnection, decoder: decoding.Decoder): void {
-    try {
-      const update = decoding.readVarUint8Array(decoder);
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn.origin);
-    } catch (cause) {
-      throw new ProtocolError('invalid awareness message', { cause });
-    }
-  }
-
-  /**
-   * Answers a mark once everything this connection sent before it is stored. Its changes were
-   * queued for storage as they were applied, so "everything queued so far" covers them.
-   */
-  private receiveMark(conn: RoomConnection, decoder: decoding.Decoder): void {
-    let id: number;
-    try {
-      id = decoding.readVarUint(decoder);
-    } catch (cause) {
-      throw new ProtocolError('truncated mark message', { cause });
-    }
-    // Something it sent is still waiting for its dependencies: answer once that is applied.
-    if (!this.admission.queueMark(conn.origin, id)) this.answerMark(conn, id);
-  }
-
-  /**
-   * A replica compares itself with ours. Equal state vectors with different digests are a split
-   * that no sync would ever repair (each side thinks the other has nothing new): count it, and
-   * exchange full state with that client — its whole document comes back through the usual
-   * checks, ours goes to it — then answer with our state vector and digest either way.
-   */
-  private receiveDigestCheck(conn: RoomConnection, frame: Uint8Array): void {
-    let check: { stateVector: Uint8Array; digest: Uint8Array };
-    try {
-      check = decodeDigestCheck(frame)!;
-    } catch (cause) {
-      throw new ProtocolError('malformed digest check', { cause });
-    }
-    const ours = this.currentDigest();
-    if (equalBytes(check.stateVector, ours.stateVector) && !equalBytes(check.digest, ours.digest)) {
-      this.deps.metrics.splitDetected();
-      this.deps.log.warn({ docId: this.docId, connectionId: conn.origin.connectionId }, 'replica split detected (equal state vectors, different digests); exchanging full state');
-      this.send(conn, MessageType.sync, encodeSyncStep1(new Y.Doc()));
-      this.answerSyncStep1(conn, new Uint8Array([0]));
-    }
-    this.send(conn, DIGEST_MESSAGE_TYPE, encodeDigestCheck(ours.stateVector, ours.digest));
-  }
-
-  /** Our state vector and digest, computed once per state of the document. */
-  private currentDigest(): { stateVector: Uint8Array; digest: Uint8Array } {
-    if (this.digestCache === null || this.digestCache.version !== this.version) {
-      this.digestCache = { version: this.version, stateVector: Y.encodeStateVector(this.doc), digest: documentDigest(this.doc) };
-    }
-    return this.digestCache;
-  }
-
-  private answerMark(conn: RoomConnection, id: number): void {
-    this.saver.afterQueuedStored(() => this.send(conn, MARK_MESSAGE_TYPE, encodeMarkStored(id, this.storedStateVector)));
-  }
-
-  /** Tells every connection that negotiated acks what is now durably stored. */
-  private acknowledgeStored(storedStateVector: Uint8Array): void {
-    this.storedStateVector = storedStateVector;
-    let message: Uint8Array | null = null;
-    for (const conn of this.connections) {
-      if (!conn.wantsAcks) continue;
-      message ??= encodeStoredAck(storedStateVector);
-      this.send(conn, ACK_MESSAGE_TYPE, message);
-    }
-  }
-
   private handleDocUpdate(update: Uint8Array, origin: unknown): void {
     // Everything that happens while a change runs is part of it, including Yjs's own follow-up
     // transactions (Y.Text cleans up formatting after remote changes with no origin).
@@ -585,7 +429,7 @@ export class Room {
 
   /** Sends a completed change to the other connections and queues it for storage. */
   private forward(update: Uint8Array, from: ChangeOrigin): void {
-    this.version++;
+    this.digest.changed();
     // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
     // end of the event-loop turn at the earliest, so the storage write never delays the relay.
     if (routes(from, 'clients')) this.fanout.update(update, from);
@@ -597,47 +441,8 @@ export class Room {
     if (listeners) for (const listener of listeners) if (routes(from, listener.destination)) listener.onChange(this, update, from);
   }
 
-  private handleAwarenessUpdate({ added, updated, removed }: AwarenessChange, origin: unknown): void {
-    const controlled = isChangeOrigin(origin) ? this.controlled.get(origin) : undefined;
-    if (controlled) {
-      for (const id of added) controlled.add(id);
-      for (const id of removed) controlled.delete(id);
-    }
-    const changed = added.concat(updated, removed);
-    this.fanout.presenceChanged(changed);
-    const listeners = this.deps.listeners;
-    if (!listeners || !isChangeOrigin(origin)) return;
-    let update: Uint8Array | null = null;
-    for (const listener of listeners) {
-      if (!listener.onPresence || !routes(origin, listener.destination)) continue;
-      update ??= awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
-      listener.onPresence(this, update, origin);
-    }
-  }
-
   private send(conn: RoomConnection, type: number, message: Uint8Array): void {
     conn.send(message);
     this.deps.metrics.messageOut(type, message.byteLength);
   }
-}
-
-
-const EDITOR_OUTDATED_REASON = 'editor outdated: reload';
-
-/** An editor that declared a schema older than the document's; stock clients declare none. */
-function isOutdatedEditor(conn: RoomConnection, recorded: number | null): boolean {
-  return recorded !== null && conn.schemaVersion != null && conn.schemaVersion < recorded;
-}
-
-/** Where a remote change came from, for logs. */
-function describeRemote(origin: ChangeOrigin): string {
-  if (origin.kind === 'peer') return `region ${origin.peerId}`;
-  if (origin.kind === 'instance') return `instance ${origin.instanceId}`;
-  return origin.kind;
-}
-
-function describeOrigin(origin: unknown): string {
-  if (isChangeOrigin(origin)) return origin.kind;
-  if (origin === null || origin === undefined) return 'none';
-  return typeof origin === 'object' ? (origin.constructor?.name ?? 'object') : typeof origin;
 }
