@@ -5,6 +5,7 @@
  * local (clients of the writer's region) and cross-region (clients of the other regions). Built
  * from the load benchmark's parts: BenchClient, runWriters, measureDeliveries, convergence.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mintDocument } from '../../../lib/auth/capabilities';
 import { seededRandom } from '../../support/fuzzFrames';
 import { BenchClient } from '../load/BenchClient';
@@ -53,6 +54,11 @@ export interface RegionLagResult {
   regions: { name: string; peakRss: number; cpuMsPerSecond: number }[];
   /** CPU the benchmark process itself (the clients) used per second of the window. */
   loadGeneratorCpuMsPerSecond: number;
+  /**
+   * The load generator's own event-loop delay over warm-up and window (ms): every client's
+   * arrival time is read on this one loop, so a stall here shows as latency of every delivery.
+   */
+  loadGeneratorLoopDelay: { p99: number; max: number };
   /** Largest lagSeconds and backlog any region reported of any peer during the window (sampled each second). */
   maxLagSeconds: number;
   maxBacklogDocuments: number;
@@ -71,6 +77,7 @@ const SETTLE_MS = 500;
 const DRAIN_QUIET_MS = 3_000;
 const DRAIN_MAX_MS = 30_000;
 const BACKLOG_TIMEOUT_MS = 30_000;
+const LOOP_DELAY_RESOLUTION_MS = 5;
 
 export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOptions): Promise<RegionLagResult> {
   if (spec.regions < 1 || spec.regions > REGION_NAMES.length) throw new RangeError(`1 to ${REGION_NAMES.length} regions`);
@@ -103,7 +110,10 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
     const logsFrom = cluster.logMark();
     const writers = all.filter((c) => c.isWriter);
     const sampler = new HealthSampler(cluster);
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+    loopDelay.enable();
     const window = await writeThroughWindow(cluster, writers, spec, options, sampler);
+    loopDelay.disable();
     const writersDone = performance.now();
     log(`writers done: ${writers.reduce((sum, w) => sum + w.appliedAt.length, 0)} operations`);
 
@@ -132,6 +142,11 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
       expectedDeliveriesPerSecond: spec.regions * spec.writersPerRegion * spec.opsPerSecond * (clientsTotal - 1),
       regions: cluster.regions.map((r) => ({ name: r.name, peakRss: peakRssBytes(r.pid), cpuMsPerSecond: window.cpuMs.get(r.name)! / seconds })),
       loadGeneratorCpuMsPerSecond: window.ownCpuMs / seconds,
+      // The histogram records whole intervals between its timer's runs: less the resolution, that is delay.
+      loadGeneratorLoopDelay: {
+        p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
+        max: Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
+      },
       maxLagSeconds: sampler.maxLagSeconds,
       maxBacklogDocuments: sampler.maxBacklogDocuments,
       backlogEmptyAfterMs,
