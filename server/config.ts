@@ -180,11 +180,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(emptyToUndefined(env.INSTANCE_ID) !== undefined && emptyToUndefined(env.REDIS_URL) === undefined
       ? [{ name: 'INSTANCE_ID', message: 'needs REDIS_URL to be set (it names this instance among the region\'s instances)' }]
       : []),
-    // Several instances of one region sharing its links to other regions is not built yet (#13
-    // item 5): each instance would dial the peers and none would send the others' changes.
-    ...(emptyToUndefined(env.REDIS_URL) !== undefined && emptyToUndefined(env.REGION) !== undefined
-      ? [{ name: 'REDIS_URL', message: 'cannot be combined with REGION yet: a region of several instances is not supported (run one instance per region, or no REGION)' }]
-      : []),
   ];
   if (!parsed.success || issues.length > 0) {
     const lines = issues.map(({ name, message }) => `  ${name}=${shown(name, env[name])}: ${message}`);

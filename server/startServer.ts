@@ -15,6 +15,7 @@ import { sendText } from './http/respond';
 import { InstanceSync, type InstanceSyncOptions } from './instances/InstanceSync';
 import { RedisBus } from './instances/RedisBus';
 import { RegionConnectionSlots } from './instances/RegionConnectionSlots';
+import { RedisLinkLease } from './replication/RegionLinkLease';
 import type { DocumentStore } from './storage/DocumentStore';
 import { PostgresStore } from './storage/PostgresStore';
 import { SqliteStore } from './storage/SqliteStore';
@@ -75,8 +76,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const bus = options.instances ? new RedisBus(options.instances.redisUrl, log) : null;
   const connectionSlots = bus ? new RegionConnectionSlots(bus.publisher, log, { maxPerIp: relayOptions.maxConnectionsPerIp }) : undefined;
   const relay: Relay = new Relay(store, log, metrics, connectionSlots ? { ...relayOptions, connectionSlots } : relayOptions);
-  const instances = bus && options.instances ? new InstanceSync(relay, store, bus, log, metrics.registry, options.instances) : null;
-  const replicator = options.region ? new Replicator(relay, store, log, options.region) : null;
+  // A region's bus is its own: regions replicate over their links, never through a shared Redis.
+  const channelPrefix = options.instances?.channelPrefix ?? (options.region ? `concord:${options.region.region}:` : undefined);
+  const instances = bus && options.instances ? new InstanceSync(relay, store, bus, log, metrics.registry, { ...options.instances, channelPrefix }) : null;
+  const replicator = options.region
+    ? new Replicator(
+        relay,
+        store,
+        log,
+        instances && bus
+          ? {
+              ...options.region,
+              lease: new RedisLinkLease(bus.publisher, `${channelPrefix ?? 'concord:'}region-links`, instances.instanceId, log),
+              readStored: (docId) => instances.readStored(docId),
+              peerRefreshMs: options.region.peerRefreshMs ?? 1000,
+            }
+          : options.region,
+      )
+    : null;
   if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic() });
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances });
 

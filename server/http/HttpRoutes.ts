@@ -120,7 +120,7 @@ export class HttpRoutes {
       connections: stats.connections,
       documentsLoaded: stats.documentsLoaded,
       uptimeSeconds: Math.round((Date.now() - this.deps.startedAt.getTime()) / 1000),
-      ...(replicator ? { region: replicator.regions()[0]!.name, peers: await replicator.status() } : {}),
+      ...(replicator ? { region: replicator.regions()[0]!.name, peers: await replicator.status(), links: replicator.links } : {}),
       ...(bus ? { bus } : {}),
     });
   }

@@ -145,7 +145,8 @@ export class InstanceSync implements RoomListener {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.reconcileIntervalMs ?? 1000, () => void this.reconciling.all());
+    // While the bus is down, storage is the only way changes arrive: nothing to wait for.
+    every(this.options.reconcileIntervalMs ?? 1000, () => void this.reconciling.all(this.bus.state !== 'up'));
     every(this.options.aliveIntervalMs ?? 2000, () => this.announce());
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.startTimeoutMs ?? 3000)));
@@ -196,13 +197,23 @@ export class InstanceSync implements RoomListener {
     this.reconciling.soon(tracked);
   }
 
-  onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
-    this.publish(room.docId, { type: 'update', update });
+  onChange(room: Room, update: Uint8Array, origin: ChangeOrigin): void {
+    this.publish(room.docId, { type: 'update', update, fromPeerRegion: origin.kind === 'peer' });
   }
 
-  onPresence(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
+  onPresence(room: Room, update: Uint8Array, origin: ChangeOrigin): void {
     this.docs.get(room.docId)?.notePresence(update);
-    this.publish(room.docId, { type: 'presence', update });
+    this.publish(room.docId, { type: 'presence', update, fromPeerRegion: origin.kind === 'peer' });
+  }
+
+  /**
+   * Brings a loaded document up to what storage holds (what the bus may have lost): the region
+   * link holder calls it before comparing a document with a peer region, so the comparison
+   * covers every change any instance stored and marked for that peer.
+   */
+  async readStored(docId: string): Promise<void> {
+    const tracked = this.docs.get(docId);
+    if (tracked?.room) await this.reconciler.entries(tracked);
   }
 
   compactableThrough(room: Room): number {
@@ -249,7 +260,7 @@ export class InstanceSync implements RoomListener {
     }
     const room = tracked.room;
     if (!room || room.isDestroyed) return;
-    const origin = this.originOf(message.sender);
+    const origin = this.originOf(message.sender, message.frame.type === 'update' || message.frame.type === 'presence' ? message.frame.fromPeerRegion : false);
     switch (message.frame.type) {
       case 'update':
         room.applyRemoteUpdate(origin, message.frame.update);
@@ -268,7 +279,9 @@ export class InstanceSync implements RoomListener {
 
   private answerPresenceQuery(tracked: TrackedDocument, room: Room): void {
     const clients = Array.from(tracked.forwardedPresence).filter((id) => room.awareness.getStates().has(id));
-    if (clients.length > 0) this.publish(tracked.docId, { type: 'presence', update: awarenessProtocol.encodeAwarenessUpdate(room.awareness, clients) });
+    // Marked as ours even where some came from a peer region: only the link holder forwards
+    // those, and presence sent to instances without links goes no further.
+    if (clients.length > 0) this.publish(tracked.docId, { type: 'presence', update: awarenessProtocol.encodeAwarenessUpdate(room.awareness, clients), fromPeerRegion: false });
   }
 
   private receiveInstanceMessage(bytes: Uint8Array): void {
@@ -297,7 +310,7 @@ export class InstanceSync implements RoomListener {
       tracked.forgetSenders();
       this.publish(tracked.docId, { type: 'presenceQuery' });
     }
-    void this.reconciling.all();
+    void this.reconciling.all(true);
   }
 
   // --- storage: the truth -------------------------------------------------------------------
@@ -328,10 +341,10 @@ export class InstanceSync implements RoomListener {
   /** Removes a gone instance's presence and waiting updates from every room. */
   private forgetInstance(instanceId: string, why: 'left' | 'silent'): void {
     this.log.info({ instance: instanceId, why }, 'instance gone; removing its clients\' presence');
-    const origin = this.originOf(instanceId);
+    const origins = [this.originOf(instanceId, false), this.originOf(instanceId, true)];
     for (const tracked of this.docs.values()) {
       tracked.forgetSenders(instanceId);
-      if (tracked.isLive) tracked.room!.forgetPeer(origin);
+      if (tracked.isLive) for (const origin of origins) tracked.room!.forgetPeer(origin);
     }
   }
 
@@ -350,9 +363,14 @@ export class InstanceSync implements RoomListener {
     this.bus.unsubscribe(this.channelOf(tracked.docId));
   }
 
-  private originOf(instanceId: string): InstanceOrigin {
-    let origin = this.origins.get(instanceId);
-    if (!origin) this.origins.set(instanceId, (origin = Object.freeze({ kind: 'instance', instanceId })));
+  /** One frozen origin per instance and kind of change: rooms compare origins by identity. */
+  private originOf(instanceId: string, fromPeerRegion: boolean): InstanceOrigin {
+    const key = fromPeerRegion ? `${instanceId}\u0000region` : instanceId;
+    let origin = this.origins.get(key);
+    if (!origin) {
+      const made: InstanceOrigin = fromPeerRegion ? { kind: 'instance', instanceId, fromPeerRegion: true } : { kind: 'instance', instanceId };
+      this.origins.set(key, (origin = Object.freeze(made)));
+    }
     return origin;
   }
 

@@ -12,13 +12,16 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
 /** Bumped when a frame changes shape; an instance drops (and logs) frames of another version. */
-export const BUS_PROTOCOL_VERSION = 1;
+export const BUS_PROTOCOL_VERSION = 2;
 
 export type DocumentFrame =
-  /** A completed change of the sender's document. */
-  | { type: 'update'; update: Uint8Array }
-  /** Presence (an awareness update) of clients connected to the sender. */
-  | { type: 'presence'; update: Uint8Array }
+  /**
+   * A completed change of the sender's document. `fromPeerRegion`: the sender had it from a peer
+   * region over its region link (so no instance sends it over a link again).
+   */
+  | { type: 'update'; update: Uint8Array; fromPeerRegion: boolean }
+  /** Presence (an awareness update) of clients connected to the sender, or to a peer region. */
+  | { type: 'presence'; update: Uint8Array; fromPeerRegion: boolean }
   /** "Send me your presence": a receiver that just loaded the document, or found a gap. */
   | { type: 'presenceQuery' }
   /** The document's links were rotated or it was deleted: read its access from storage. */
@@ -52,7 +55,10 @@ export function encodeDocumentMessage(message: DocumentMessage): Uint8Array {
   encoding.writeVarUint(encoder, message.epoch);
   encoding.writeVarUint(encoder, message.seq);
   encoding.writeVarUint(encoder, message.sentAt);
-  if (message.frame.type === 'update' || message.frame.type === 'presence') encoding.writeVarUint8Array(encoder, message.frame.update);
+  if (message.frame.type === 'update' || message.frame.type === 'presence') {
+    encoding.writeVarUint8Array(encoder, message.frame.update);
+    encoding.writeUint8(encoder, message.frame.fromPeerRegion ? 1 : 0);
+  }
   return encoding.toUint8Array(encoder);
 }
 
@@ -65,7 +71,13 @@ export function decodeDocumentMessage(bytes: Uint8Array): DocumentMessage {
     const seq = decoding.readVarUint(decoder);
     const sentAt = decoding.readVarUint(decoder);
     // Copied: the frame may be a view into a pooled socket buffer, and updates can wait in a room.
-    const frame: DocumentFrame = type === 'update' || type === 'presence' ? { type, update: decoding.readVarUint8Array(decoder).slice() } : { type };
+    let frame: DocumentFrame;
+    if (type === 'update' || type === 'presence') {
+      const update = decoding.readVarUint8Array(decoder).slice();
+      const flag = decoding.readUint8(decoder);
+      if (flag > 1) throw new MalformedBusFrameError(`fromPeerRegion must be 0 or 1, not ${flag}`);
+      frame = { type, update, fromPeerRegion: flag === 1 };
+    } else frame = { type };
     return { sender, epoch, seq, sentAt, frame };
   });
 }

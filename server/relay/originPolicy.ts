@@ -22,15 +22,22 @@ const ROUTES: Readonly<Record<ChangeOrigin['kind'], ReadonlySet<Destination>>> =
   // again (the origin instance published it to every instance itself). Stored here too, though
   // the origin stores it: it publishes a change as it applies it and stores it up to 50 ms later,
   // so a SIGKILL in between would leave it only in memory, and this instance's "stored" acks
-  // must never cover what storage lacks (a second copy is idempotent). Not to 'regions' for now:
-  // the origin instance sends it over its own region links; how several instances share the
-  // links, and so whether this row gains 'regions', is decided with regions on top (#13 item 5).
-  instance: new Set(['storage', 'clients']),
+  // must never cover what storage lacks (a second copy is idempotent). To 'regions': one
+  // instance of a region holds its region links (RegionLinkLease), so its clients' changes and
+  // the other instances' reach the peers through it; an instance without links sends nothing.
+  instance: new Set(['storage', 'clients', 'regions']),
   // Loaded from our own storage: already stored and already replicated from where it was made.
   storage: new Set(['clients']),
 };
 
+/**
+ * A peer region's change that another instance of this region received over its link and
+ * published on the bus: stored and shown here, never sent over the links again or published again.
+ */
+const FROM_PEER_REGION_VIA_INSTANCE: ReadonlySet<Destination> = new Set(['storage', 'clients']);
+
 /** True when a change of `origin` goes to `destination`. */
 export function routes(origin: ChangeOrigin, destination: Destination): boolean {
+  if (origin.kind === 'instance' && origin.fromPeerRegion) return FROM_PEER_REGION_VIA_INSTANCE.has(destination);
   return ROUTES[origin.kind].has(destination);
 }

@@ -30,6 +30,11 @@ export interface PeerOrigin {
 export interface InstanceOrigin {
   readonly kind: 'instance';
   readonly instanceId: string;
+  /**
+   * That instance had it from a peer region (it holds the region links), not from its own
+   * clients: like a PeerOrigin change, it is never sent over the links again.
+   */
+  readonly fromPeerRegion?: true;
 }
 
 export type ChangeOrigin = ClientOrigin | StorageOrigin | ServerOrigin | PeerOrigin | InstanceOrigin;

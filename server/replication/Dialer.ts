@@ -14,6 +14,8 @@ export class Dialer {
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Another instance of this region holds the region links (RegionLinkLease): not dialing. */
+  private paused = false;
   private socket: WebSocket | null = null;
 
   constructor(
@@ -23,7 +25,7 @@ export class Dialer {
   ) {}
 
   dial(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     const target = new URL(CLUSTER_LINK_PATH, this.url);
     target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(target, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: 5000 });
@@ -58,7 +60,7 @@ export class Dialer {
 
   /** Waits between half the delay and the whole (jitter), then dials; the delay doubles up to 5 s. */
   dialLater(): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped || this.paused || this.timer) return;
     const wait = this.delay * (0.5 + Math.random() / 2);
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
     this.timer = setTimeout(() => {
@@ -70,7 +72,27 @@ export class Dialer {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.halt();
     this.socket?.terminate();
+  }
+
+  /** Stops dialing until resume() (a link already up is the Replicator's to close). */
+  pause(): void {
+    this.paused = true;
+    this.halt();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.delay = FIRST_DELAY_MS;
+    this.dial();
+  }
+
+  private halt(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Only a dial still in progress: an open link's socket belongs to its PeerLink.
+    if (this.socket && this.socket.readyState === this.socket.CONNECTING) this.socket.terminate();
   }
 }

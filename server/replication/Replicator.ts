@@ -12,6 +12,10 @@
  * A peer never linked with before (or seen with another storage id: its data was lost) gets
  * every document marked dirty once, so a region restarted empty is rebuilt by its peers; peers
  * and their storage ids are remembered in storage, so a restart does not compare everything again.
+ *
+ * A region of several instances (REDIS_URL) has one replicator per instance, and one of them
+ * holds the region links (LinkLease): it dials, accepts and drains the shared backlog; the others
+ * neither dial nor accept, and their clients' changes reach it over the bus (originPolicy).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,6 +37,7 @@ import { PeerLink } from './PeerLink';
 import { LinkTraffic } from './LinkTraffic';
 import { Dialer } from './Dialer';
 import { SerialByKey } from './SerialByKey';
+import { SoleInstanceLease, type LinkLease } from './RegionLinkLease';
 import { CLUSTER_LINK_PATH } from './linkFrames';
 import type { DocumentState, ReplicationMessage } from './replicationFrames';
 
@@ -60,6 +65,18 @@ export interface ReplicatorOptions {
   heartbeatMs?: number;
   /** Redial delay after a link drops or a dial fails: doubles from this up to 5 s. */
   redialMs?: number;
+  /** Which instance of the region holds the links (default: this one, the only one). */
+  lease?: LinkLease;
+  /**
+   * Brings a loaded document up to what the region's storage holds, before it is compared with
+   * a peer (several instances: the bus may have lost another instance's change).
+   */
+  readStored?: (docId: string) => Promise<void>;
+  /**
+   * Several instances: how often each reads the peer regions known to storage (the holder's
+   * first contact with a new region waits until every instance marks changes for it).
+   */
+  peerRefreshMs?: number;
 }
 
 /** What /healthz and /metrics show of one peer. */
@@ -77,7 +94,7 @@ export interface PeerStatus {
 
 export class Replicator implements RoomListener {
   readonly destination = 'regions' as const;
-  private readonly links = new Map<string, PeerLink>();
+  private readonly peerLinks = new Map<string, PeerLink>();
   /** Peer regions this storage has linked with, and the storage id each had (from storage). */
   private known = new Map<string, string | undefined>();
   private readonly publicUrls = new Map<string, string | undefined>();
@@ -89,6 +106,7 @@ export class Replicator implements RoomListener {
   /** Each link's messages for one document are handled in arrival order. */
   private readonly inbox = new SerialByKey();
   private timer: NodeJS.Timeout | null = null;
+  private readonly lease: LinkLease;
   private storageId: string | undefined;
   private stopped = false;
   /** Live changes not sent because their link was congested (catch-up sent them). */
@@ -104,6 +122,12 @@ export class Replicator implements RoomListener {
       { store, log, hold: (docId) => this.hold(docId), mergeAccess: (link, docId, access) => this.mergeAccess(link, docId, access) },
       { concurrency: options.catchUpConcurrency, maxBufferedBytes: options.maxBufferedBytes },
     );
+    this.lease = options.lease ?? new SoleInstanceLease();
+  }
+
+  /** Whether this instance holds the region links, and which instance does when several share the region. */
+  get links(): { here: boolean; holder: string | null } {
+    return { here: this.lease.held, holder: this.lease.holder };
   }
 
   /** Catch-up passes finished, per peer (tests wait on these rather than on time). */
@@ -119,24 +143,54 @@ export class Replicator implements RoomListener {
     this.relay.onAccessChanged((docId, access, fromPeer) => {
       if (fromPeer === undefined) void this.localAccessChanged(docId, access);
     });
-    for (const url of this.options.peers) {
-      const dialer = new Dialer(url, this, this.log);
-      this.dialers.add(dialer);
-      dialer.dial();
-    }
+    for (const url of this.options.peers) this.dialers.add(new Dialer(url, this, this.log));
+    this.lease.onChange((held) => (held ? this.linksHere() : this.linksElsewhere()));
+    await this.lease.start();
+    if (this.lease.held) for (const dialer of this.dialers) dialer.dial();
+    else for (const dialer of this.dialers) dialer.pause();
     this.timer = setInterval(() => {
-      for (const link of this.links.values()) this.catchUp.run(link);
+      for (const link of this.peerLinks.values()) this.catchUp.run(link);
     }, this.options.catchUpIntervalMs ?? 1000);
     this.timer.unref();
+    if (this.options.peerRefreshMs !== undefined) {
+      const refresh = setInterval(() => void this.refreshKnownPeers(), this.options.peerRefreshMs);
+      refresh.unref();
+      this.refreshTimer = refresh;
+    }
+  }
+
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  /** This instance took the region links over: dial every peer. */
+  private linksHere(): void {
+    for (const dialer of this.dialers) dialer.resume();
+  }
+
+  /** Another instance holds the region links now: let ours go. */
+  private linksElsewhere(): void {
+    for (const dialer of this.dialers) dialer.pause();
+    for (const link of this.peerLinks.values()) link.close(1001, 'region links moved to another instance');
+  }
+
+  /** Peer regions another instance of this region linked with first: changes here are marked for them too. */
+  private async refreshKnownPeers(): Promise<void> {
+    try {
+      for (const [region, storageId] of await this.store.knownPeers()) if (!this.known.has(region)) this.known.set(region, storageId);
+    } catch (err) {
+      this.log.warn({ err }, 'could not read the peer regions known to storage');
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     for (const dialer of this.dialers) dialer.stop();
-    for (const link of this.links.values()) link.close(1001, 'region shutting down');
+    for (const link of this.peerLinks.values()) link.close(1001, 'region shutting down');
     await this.catchUp.stop();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // Last: another instance takes the links over at once rather than after the lease expires.
+    await this.lease.stop();
   }
 
   /** Takes `/cluster/link` upgrades; returns false for any other path. */
@@ -145,6 +199,16 @@ export class Replicator implements RoomListener {
     if (path !== CLUSTER_LINK_PATH) return false;
     if (this.stopped) {
       socket.destroy();
+      return true;
+    }
+    if (!this.lease.held) {
+      // Behind a load balancer the peer's next dial may reach the instance that holds the links.
+      this.log.debug({ address: req.socket.remoteAddress, holder: this.lease.holder }, 'cluster link refused: another instance of this region holds the region links');
+      socket.once('finish', () => socket.destroy());
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\n\r\n' +
+          'Another instance of this region holds its region links.\n',
+      );
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -172,7 +236,7 @@ export class Replicator implements RoomListener {
 
   /** Links currently up, by region (tests). */
   link(region: string): PeerLink | undefined {
-    return this.links.get(region);
+    return this.peerLinks.get(region);
   }
 
   async status(): Promise<PeerStatus[]> {
@@ -189,14 +253,14 @@ export class Replicator implements RoomListener {
 
   // RoomListener: a change of one of our clients (or the server's own) goes to every linked peer.
   onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
-    for (const link of this.links.values()) {
+    for (const link of this.peerLinks.values()) {
       if (this.congested(link)) this.liveSkipped++;
       else link.send({ type: 'update', docId: room.docId, update });
     }
   }
 
   onPresence(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
-    for (const link of this.links.values()) {
+    for (const link of this.peerLinks.values()) {
       if (!this.congested(link)) link.send({ type: 'presence', docId: room.docId, update });
     }
   }
@@ -221,7 +285,12 @@ export class Replicator implements RoomListener {
       return null;
     }
     const region = peer.peerRegion;
-    const existing = this.links.get(region);
+    if (!this.lease.held) {
+      // The lease moved while the handshake ran; 1013: try again later (maybe another instance).
+      channel.close(1013, 'another instance of this region holds the region links');
+      return null;
+    }
+    const existing = this.peerLinks.get(region);
     const dialerName = role === 'dialer' ? this.options.region : region;
     if (existing && !existing.isClosed) {
       // Two links to one region (both dialed at once): keep the one dialed by the smaller name.
@@ -235,7 +304,7 @@ export class Replicator implements RoomListener {
       onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.receive(l, message)),
       onClosed: (l) => this.linkClosed(l),
     }, this.log, this.trafficWith(region));
-    this.links.set(region, link);
+    this.peerLinks.set(region, link);
     // Replaced, not lost: closed after the new link took its place (see linkClosed).
     if (existing && !existing.isClosed) existing.close(1000, 'duplicate link');
     this.publicUrls.set(region, peer.peerPublicUrl);
@@ -245,6 +314,13 @@ export class Replicator implements RoomListener {
       // First contact ever, or its data was replaced: compare everything once. Known first, so
       // every change from now on marks it dirty; remembered last, once the backlog is complete.
       this.known.set(region, peer.peerStorageId);
+      if (this.options.peerRefreshMs !== undefined) {
+        // Several instances: the others must mark their changes for this region before the
+        // documents are marked all at once (a change stored in between would be marked by
+        // neither). Remembered as pending first (a restart then compares everything again).
+        await this.store.rememberPeer(region, '');
+        await new Promise((resolve) => setTimeout(resolve, 2.5 * this.options.peerRefreshMs!));
+      }
       const marked = await this.store.markAllDirty(region);
       this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
       if (peer.peerStorageId !== undefined) await this.store.rememberPeer(region, peer.peerStorageId);
@@ -265,12 +341,12 @@ export class Replicator implements RoomListener {
   }
 
   private linkClosed(link: PeerLink): void {
-    if (this.links.get(link.region) !== link) {
+    if (this.peerLinks.get(link.region) !== link) {
       // A duplicate that lost to another link to the same region: that region is still linked.
       this.log.debug({ peer: link.region }, 'duplicate cluster link closed');
       return;
     }
-    this.links.delete(link.region);
+    this.peerLinks.delete(link.region);
     this.catchUp.forget(link.region);
     this.log.warn({ peer: link.region }, 'cluster link down');
     for (const dialer of this.dialers) if (dialer.region === link.region) dialer.dialLater();
@@ -330,7 +406,7 @@ export class Replicator implements RoomListener {
     // mark it dirty, so a peer that is down gets it in catch-up.
     const peers = Array.from(this.known.keys());
     const access = await this.store.updateAccess(docId, (current) => current, { dirtyFor: peers });
-    for (const link of this.links.values()) link.send({ type: 'access', docId, access });
+    for (const link of this.peerLinks.values()) link.send({ type: 'access', docId, access });
   }
 
   /** What we hold of a document now, for a state request or reply; opens it until release(). */
@@ -338,6 +414,12 @@ export class Replicator implements RoomListener {
     const access = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
     if (access.deleted) return { access, doc: null, state: EMPTY_STATE, digest: new Uint8Array(0), release: () => undefined };
     const { room, release } = await this.relay.openDocument(docId);
+    try {
+      await this.options.readStored?.(docId);
+    } catch (err) {
+      release();
+      throw err;
+    }
     return { access, doc: room.doc, state: encodeState(room.doc), digest: documentDigest(room.doc), release };
   }
 
@@ -366,7 +448,7 @@ export class Replicator implements RoomListener {
   }
 
   private async peerStatus(region: string | null, url: string | null): Promise<PeerStatus> {
-    const link = region ? this.links.get(region) : undefined;
+    const link = region ? this.peerLinks.get(region) : undefined;
     const lastContact = region ? this.traffic.get(region)?.lastContact : undefined;
     const stats = region ? await this.store.backlogStats(region) : { documents: 0, bytes: 0, oldestSince: null };
     return {

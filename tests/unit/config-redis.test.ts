@@ -21,13 +21,15 @@ describe('configuration: REDIS_URL and INSTANCE_ID (issue #13)', () => {
     [{ REDIS_URL: 'redis://cache', INSTANCE_ID: '-leading-dash' }, /INSTANCE_ID="-leading-dash": must be 1 to 64 characters/],
     [{ REDIS_URL: 'redis://cache', INSTANCE_ID: 'has space' }, /INSTANCE_ID="has space": must be 1 to 64 characters/],
     [{ INSTANCE_ID: 'web-1' }, /INSTANCE_ID="web-1": needs REDIS_URL to be set/],
-    [
-      { REDIS_URL: 'redis://cache', REGION: 'eu', CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-characters' },
-      /REDIS_URL="redis:\/\/cache\/?": cannot be combined with REGION yet/,
-    ],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('runs a region of several instances with REGION and REDIS_URL together (#13 item 5)', () => {
+    const config = loadConfig({ REDIS_URL: 'redis://cache', INSTANCE_ID: 'eu-1', REGION: 'eu', PEERS: 'https://us.example.com', CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-characters' });
+    expect(config.instances).toEqual({ redisUrl: 'redis://cache', instanceId: 'eu-1' });
+    expect(config.region?.name).toBe('eu');
   });
 
   it('never echoes a Redis password', () => {

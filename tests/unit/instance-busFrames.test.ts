@@ -11,8 +11,9 @@ import {
 } from '../../server/instances/busFrames';
 
 const messages: DocumentMessage[] = [
-  { sender: 'web-1', epoch: 2_000_000_000, seq: 1, sentAt: 1_796_000_000_123, frame: { type: 'update', update: new Uint8Array([1, 2, 3]) } },
-  { sender: 'b', epoch: 7, seq: 99, sentAt: 5, frame: { type: 'presence', update: new Uint8Array([0]) } },
+  { sender: 'web-1', epoch: 2_000_000_000, seq: 1, sentAt: 1_796_000_000_123, frame: { type: 'update', update: new Uint8Array([1, 2, 3]), fromPeerRegion: false } },
+  { sender: 'web-2', epoch: 3, seq: 4, sentAt: 6, frame: { type: 'update', update: new Uint8Array([9]), fromPeerRegion: true } },
+  { sender: 'b', epoch: 7, seq: 99, sentAt: 5, frame: { type: 'presence', update: new Uint8Array([0]), fromPeerRegion: false } },
   { sender: 'c', epoch: 7, seq: 100, sentAt: 6, frame: { type: 'presenceQuery' } },
   { sender: 'd', epoch: 0, seq: 0, sentAt: 7, frame: { type: 'access' } },
 ];
