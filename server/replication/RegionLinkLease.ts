@@ -62,6 +62,9 @@ export interface RedisLinkLeaseOptions {
 }
 
 export class RedisLinkLease implements LinkLease {
+  /** Tries (to take or renew) that reached Redis, and those that could not (tests wait on these). */
+  tries = 0;
+  unreachableTries = 0;
   private isHeld = false;
   private lastHolder: string | null = null;
   private readonly listeners: ((held: boolean) => void)[] = [];
@@ -122,10 +125,12 @@ export class RedisLinkLease implements LinkLease {
       holder = String(await this.redis.eval(TAKE_OR_RENEW, 1, this.key, this.instanceId, String(this.ttlMs)));
     } catch (err) {
       // Unreachable Redis: keep what we have (see the header).
+      this.unreachableTries++;
       this.log.debug({ err }, 'region link lease: Redis unreachable, keeping the current state');
       return;
     }
     if (this.stopped) return;
+    this.tries++;
     this.lastHolder = holder;
     this.set(holder === this.instanceId);
   }
