@@ -16,6 +16,8 @@ export class ReconcileSchedule {
   private passRunning = false;
   /** Another pass was asked for while one ran (the bus came back mid-pass). */
   private passAgain = false;
+  /** The next pass follows a loss of messages (see all). */
+  private passLossLikely = false;
 
   constructor(
     private readonly reconciler: StorageReconciler,
@@ -34,9 +36,13 @@ export class ReconcileSchedule {
     tracked.followUp.unref();
   }
 
-  /** A pass over every live document; asked for during a pass, it runs once more after it. */
-  async all(): Promise<void> {
+  /**
+   * A pass over every live document; asked for during a pass, it runs once more after it.
+   * `lossLikely`: messages were lost (the bus is down or came back), see StorageReconciler.entries.
+   */
+  async all(lossLikely: boolean): Promise<void> {
     if (this.stopped) return;
+    if (lossLikely) this.passLossLikely = true;
     if (this.passRunning) {
       this.passAgain = true;
       return;
@@ -45,7 +51,9 @@ export class ReconcileSchedule {
     try {
       do {
         this.passAgain = false;
-        await this.pass();
+        const loss = this.passLossLikely;
+        this.passLossLikely = false;
+        await this.pass(loss);
       } while (this.passAgain && !this.stopped);
     } finally {
       this.passRunning = false;
@@ -56,11 +64,15 @@ export class ReconcileSchedule {
     this.stopped = true;
   }
 
-  private async pass(): Promise<void> {
+  private async pass(lossLikely: boolean): Promise<void> {
     const live = this.liveDocuments();
     for (let i = 0; i < live.length; i += RECONCILE_CONCURRENCY) {
+      // A synchronous store (SQLite) answers within the same turn, so without this a whole pass
+      // would run as one long task, with every socket of this instance waiting behind it.
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopped) return;
       await Promise.all(live.slice(i, i + RECONCILE_CONCURRENCY).map(async (tracked) => {
-        await this.reconciler.entries(tracked);
+        await this.reconciler.entries(tracked, lossLikely);
         await this.reconciler.access(tracked);
       }));
     }

@@ -10,7 +10,7 @@ import { sameAccess, type AccessState } from '../../lib/auth/capabilities';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import { STORAGE_ORIGIN } from '../relay/origins';
-import { holdsAll } from './documentCoverage';
+import { holdsAll, holdsEvery } from './documentCoverage';
 import type { TrackedDocument } from './TrackedDocument';
 
 export class StorageReconciler {
@@ -25,8 +25,14 @@ export class StorageReconciler {
     private readonly accessSource: string,
   ) {}
 
-  /** One read of what was stored since we last looked; concurrent calls share it (and one more after it). */
-  entries(tracked: TrackedDocument): Promise<void> {
+  /**
+   * One read of what was stored since we last looked; concurrent calls share it (and one more
+   * after it). `lossLikely`: something was lost (a gap, the bus down or back, a load), so what
+   * storage has and the document lacks is recovered at once; else (the timer's read) only if it
+   * is still lacking at the next read, since usually the bus is only a moment behind storage.
+   */
+  entries(tracked: TrackedDocument, lossLikely = true): Promise<void> {
+    if (lossLikely) tracked.lossLikely = true;
     if (tracked.reconciling) {
       tracked.reconcileAgain = true;
       return tracked.reconciling;
@@ -34,7 +40,9 @@ export class StorageReconciler {
     tracked.reconciling = (async () => {
       do {
         tracked.reconcileAgain = false;
-        await this.readEntries(tracked);
+        const recoverNow = tracked.lossLikely;
+        tracked.lossLikely = false;
+        await this.readEntries(tracked, recoverNow);
       } while (tracked.reconcileAgain && tracked.isLive);
     })()
       .catch((err: unknown) => this.log.warn({ err, docId: tracked.docId }, 'could not read a document from storage; trying again on the next pass'))
@@ -63,15 +71,23 @@ export class StorageReconciler {
     else this.relay.accessChanged(tracked.docId, info.access, this.accessSource);
   }
 
-  private async readEntries(tracked: TrackedDocument): Promise<void> {
+  private async readEntries(tracked: TrackedDocument, recoverNow: boolean): Promise<void> {
     const room = tracked.room;
     if (!room || room.isDestroyed) return;
     const since = await this.store.loadSince(tracked.docId, tracked.storedThrough);
     if (tracked.room !== room || room.isDestroyed || since.updates.length === 0) return;
-    // Usually the bus brought all of it already: one merged update, and only what the document
-    // lacks of it (structs it does not hold, deletions it has not applied) goes in.
-    const stored = since.updates.length === 1 ? since.updates[0]! : Y.mergeUpdates(since.updates);
-    if (!holdsAll(room.doc, stored)) {
+    // Usually the bus brought all of it already: checked entry by entry, without merging. Else
+    // one merged update, and only what the document lacks of it (structs it does not hold,
+    // deletions it has not applied) goes in.
+    if (!holdsEvery(room.doc, since.updates)) {
+      // A busy instance's bus runs behind its storage reads: recovering what the bus is about to
+      // bring costs a merge, a diff and a second apply per document, and a loaded instance would
+      // only get busier. With no sign of a loss, leave it one read more (not moving past it).
+      if (!recoverNow && !tracked.behindStorage) {
+        tracked.behindStorage = true;
+        return;
+      }
+      const stored = since.updates.length === 1 ? since.updates[0]! : Y.mergeUpdates(since.updates);
       room.applyRemoteUpdate(STORAGE_ORIGIN, Y.diffUpdate(stored, Y.encodeStateVector(room.doc)));
       this.recovered++;
       // Stored entries depend only on entries stored before them, so this applies whole; were it
@@ -81,6 +97,7 @@ export class StorageReconciler {
         return;
       }
     }
+    tracked.behindStorage = false;
     tracked.storedThrough = Math.max(tracked.storedThrough, since.lastSeq);
   }
 }

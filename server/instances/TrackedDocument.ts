@@ -34,6 +34,10 @@ export class TrackedDocument {
   /** A read of storage is running / was asked for while it ran. */
   reconciling: Promise<void> | null = null;
   reconcileAgain = false;
+  /** The next read of storage recovers what the document lacks at once (a loss was detected). */
+  lossLikely = false;
+  /** The last read found stored entries the document lacked and left them for the next read. */
+  behindStorage = false;
   followUp: NodeJS.Timeout | null = null;
 
   constructor(readonly docId: string) {}
@@ -51,6 +55,7 @@ export class TrackedDocument {
     this.room = room;
     this.storedThrough = room.saver.lastSeq;
     this.access = null;
+    this.behindStorage = false;
     this.epoch = 1 + Math.floor(Math.random() * 0x7fff_ffff);
     this.seq = 0;
     this.forwardedPresence.clear();
