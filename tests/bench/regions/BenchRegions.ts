@@ -9,8 +9,14 @@
  * a process of their own (LinkProxies.ts), so the load generator's busy event loop does not delay
  * the links.
  * With one region and `linked: false` it is a plain single-region relay (no REGION): the baseline.
+ *
+ * A region may be several instances (`instances`, issue #13): relay processes sharing the
+ * region's data directory (SQLite, WAL) and a private redis-server, named `<region>1…`. Its link
+ * proxy leads to the first instance only; the instance holding the region links dials out, so
+ * the link comes up whichever holds them. Its /healthz is read from the holder.
  */
 import { forwardedFor } from '../peers/concord';
+import { startRedisServer, type RedisServer } from '../../support/redisServer';
 import { startRelayProcess, type RelayProcess } from '../../support/relayProcess';
 import { TempDirs } from '../../support/tempDirs';
 import { LinkProxies } from './LinkProxies';
@@ -36,7 +42,10 @@ export interface RegionHealth {
 
 export interface BenchRegion {
   readonly name: string;
+  /** The first instance (the only one, unless `instances` asked for more). */
   readonly process: RelayProcess;
+  /** Every instance of the region, the first included. */
+  readonly instances: readonly RelayProcess[];
   /** The relay's own node process (start.mjs runs the compiled server in-process). */
   readonly pid: number;
   /** ws://127.0.0.1:<port>/ws */
@@ -50,6 +59,8 @@ export interface BenchRegionsOptions {
   linked: boolean;
   /** One-way delay on every link (ms). */
   delayMs: number;
+  /** Instances per region, by name (default 1): more share a data directory and a Redis. */
+  instances?: Readonly<Record<string, number>>;
 }
 
 /** Every client of a run gets its own X-Forwarded-For (TRUST_PROXY), as behind a proxy: no per-IP cap on loopback. */
@@ -60,6 +71,7 @@ export class BenchRegions {
   /** Ids `${from}>${to}`: the proxy `from` dials `to` through. */
   private proxies: LinkProxies | null = null;
   private readonly dirs = new TempDirs();
+  private readonly redisServers: RedisServer[] = [];
 
   private constructor(private readonly options: BenchRegionsOptions) {}
 
@@ -83,6 +95,14 @@ export class BenchRegions {
 
   async health(name: string): Promise<RegionHealth> {
     const region = this.region(name);
+    if (region.instances.length === 1) return this.instanceHealth(name, region.process);
+    // Several instances: the one holding the region links sees them (the others' peers show down).
+    const views = await Promise.all(region.instances.map((instance) => this.instanceHealth(name, instance)));
+    return views.find((view) => view.linksHere) ?? views[0]!;
+  }
+
+  private async instanceHealth(name: string, instance: RelayProcess): Promise<RegionHealth & { linksHere: boolean }> {
+    const region = { process: instance };
     let response: Response;
     try {
       response = await fetch(`${region.process.url}/healthz`);
@@ -93,9 +113,9 @@ export class BenchRegions {
       const last = region.process.logs.slice(-3).map((entry) => String(entry.msg)).join(' | ');
       throw new Error(`GET /healthz of region ${name} failed (${cause})${exit !== null ? `; the process exited (${exit})` : ''}; its last log lines: ${last}`);
     }
-    const body = (await response.json()) as RegionHealth & { region?: string };
+    const body = (await response.json()) as RegionHealth & { region?: string; links?: { here: boolean } };
     if (this.options.linked && body.region !== name) throw new Error(`/healthz of ${name} names region ${String(body.region)}`);
-    return { connections: body.connections, documentsLoaded: body.documentsLoaded, peers: body.peers ?? [] };
+    return { connections: body.connections, documentsLoaded: body.documentsLoaded, peers: body.peers ?? [], linksHere: body.links?.here ?? true };
   }
 
   /** What `from` reports of its peer `to`. */
@@ -137,7 +157,7 @@ export class BenchRegions {
 
   /** Where each region's log is now, for logLines(since) to read only what comes after. */
   logMark(): Map<string, number> {
-    return new Map(this.regions.map((r) => [r.name, r.process.logs.length]));
+    return new Map(this.regions.flatMap((r) => r.instances.map((instance, i) => [`${r.name}#${i}`, instance.logs.length] as const)));
   }
 
   /** Warn- and error-level log lines of every region (after `since`, if given), as `region: message`. */
@@ -145,11 +165,13 @@ export class BenchRegions {
     const warnings: string[] = [];
     const errors: string[] = [];
     for (const region of this.regions) {
-      for (const entry of region.process.logs.slice(since?.get(region.name) ?? 0)) {
-        const level = typeof entry.level === 'number' ? entry.level : 0;
-        const line = `${region.name}: ${String(entry.msg)}${entry.err ? ` (${JSON.stringify(entry.err).slice(0, 200)})` : ''}`;
-        if (level >= ERROR) errors.push(line);
-        else if (level >= WARN) warnings.push(line);
+      for (const [i, instance] of region.instances.entries()) {
+        for (const entry of instance.logs.slice(since?.get(`${region.name}#${i}`) ?? 0)) {
+          const level = typeof entry.level === 'number' ? entry.level : 0;
+          const line = `${region.name}: ${String(entry.msg)}${entry.err ? ` (${JSON.stringify(entry.err).slice(0, 200)})` : ''}`;
+          if (level >= ERROR) errors.push(line);
+          else if (level >= WARN) warnings.push(line);
+        }
       }
     }
     return { warnings, errors };
@@ -157,15 +179,17 @@ export class BenchRegions {
 
   /** SIGTERM: each region stores everything and exits 0 (what the storage check then reads). */
   async stop(): Promise<void> {
-    const statuses = await Promise.all(this.regions.map((r) => r.process.stop('SIGTERM')));
+    const instances = this.regions.flatMap((r) => r.instances.map((instance) => ({ name: r.name, instance })));
+    const statuses = await Promise.all(instances.map(({ instance }) => instance.stop('SIGTERM')));
     statuses.forEach((status, i) => {
-      if (status.code !== 0) throw new Error(`region ${this.regions[i]!.name} exited with ${JSON.stringify(status)} on SIGTERM`);
+      if (status.code !== 0) throw new Error(`region ${instances[i]!.name} exited with ${JSON.stringify(status)} on SIGTERM`);
     });
   }
 
   /** Kills whatever still runs, closes the proxies and removes the data directories. Safe to call twice. */
   async close(): Promise<void> {
-    await Promise.all(this.regions.map((r) => r.process.stop('SIGKILL')));
+    await Promise.all(this.regions.flatMap((r) => r.instances.map((instance) => instance.stop('SIGKILL'))));
+    await Promise.all(this.redisServers.splice(0).map((redis) => redis.stop()));
     await this.proxies?.close();
     this.proxies = null;
     this.dirs.removeAll();
@@ -192,9 +216,18 @@ export class BenchRegions {
         const peers = names.filter((to) => to !== name).map((to) => urls.get(`${name}>${to}`)!);
         const env: Record<string, string> = { TRUST_PROXY: 'true', LOG_LEVEL: 'info' };
         if (linked) Object.assign(env, { REGION: name, PEERS: peers.join(','), CLUSTER_SECRET });
-        const relay = await startRelayProcess(dataDir, env);
+        const count = this.options.instances?.[name] ?? 1;
+        if (count > 1) {
+          const redis = await startRedisServer();
+          this.redisServers.push(redis);
+          env.REDIS_URL = redis.url;
+        }
+        const instances = await Promise.all(
+          Array.from({ length: count }, (_, i) => startRelayProcess(dataDir, count > 1 ? { ...env, INSTANCE_ID: `${name}${i + 1}` } : env)),
+        );
+        const relay = instances[0]!;
         await this.proxies?.setTarget(name, relay.port);
-        return { name, process: relay, pid: relay.child.pid!, wsUrl: relay.wsUrl, dataDir };
+        return { name, process: relay, instances, pid: relay.child.pid!, wsUrl: relay.wsUrl, dataDir };
       }),
     );
     // Those that started are closed by close() even when another failed.

@@ -22,6 +22,12 @@ export interface CatchUpSpec {
   open: boolean;
   /** One-way delay on the link (ms). */
   delayMs?: number;
+  /**
+   * Instances of region a (default 1), sharing its storage and a Redis (issue #13): document i's
+   * client uses instance i mod n, so every instance stores changes and marks the shared backlog;
+   * the one holding the region links drains it.
+   */
+  senderInstances?: number;
 }
 
 export interface CatchUpOptions {
@@ -36,6 +42,7 @@ export interface ProcessMemory {
   /** VmHWM at the end: the peak over the process's whole life (writes included). */
   lifetimePeak: number;
 }
+
 
 export interface CatchUpResult {
   documents: number;
@@ -72,25 +79,27 @@ const FILLER = 'The quick brown fox jumps over the lazy dog while the regions ar
 
 export async function runRegionCatchUp(spec: CatchUpSpec, options: CatchUpOptions = {}): Promise<CatchUpResult> {
   const log = options.log ?? (() => undefined);
-  const cluster = await BenchRegions.start({ names: [SENDER, RECEIVER], linked: true, delayMs: spec.delayMs ?? 0 });
+  const cluster = await BenchRegions.start({ names: [SENDER, RECEIVER], linked: true, delayMs: spec.delayMs ?? 0, instances: { [SENDER]: spec.senderInstances ?? 1 } });
   const writers: (EditingClient | null)[] = [];
   const readers: EditingClient[] = [];
   let clientCount = 0;
-  const open = (region: string, caps: DocumentCapabilities) =>
-    EditingClient.open({ wsUrl: cluster.region(region).wsUrl, docId: caps.docId, token: caps.edit, headers: clientHeaders(clientCount++) });
+  const open = (region: string, caps: DocumentCapabilities, i: number) => {
+    const instances = cluster.region(region).instances;
+    return EditingClient.open({ wsUrl: instances[i % instances.length]!.wsUrl, docId: caps.docId, token: caps.edit, headers: clientHeaders(clientCount++) });
+  };
   try {
     await cluster.untilLinked();
     const docs = Array.from({ length: spec.documents }, () => mintDocument());
 
     // Every document exists in both regions, confirmed, before the partition.
     await inBatches(docs, CONCURRENCY, async (caps, i) => {
-      const client = await open(SENDER, caps);
+      const client = await open(SENDER, caps, i);
       client.appendParagraph(`Document ${i}. ${FILLER}`);
       await client.untilStored();
       if (spec.open) writers[i] = client;
       else client.close();
     });
-    if (spec.open) await inBatches(docs, CONCURRENCY, async (caps, i) => void (readers[i] = await open(RECEIVER, caps)));
+    if (spec.open) await inBatches(docs, CONCURRENCY, async (caps, i) => void (readers[i] = await open(RECEIVER, caps, i)));
     await cluster.until('the seeded documents to be confirmed', SETTLE_TIMEOUT_MS, async () => (await cluster.peer(SENDER, RECEIVER)).backlog.documents === 0);
     log(`${spec.documents} documents seeded in ${SENDER} and confirmed by ${RECEIVER}`);
 
@@ -103,7 +112,7 @@ export async function runRegionCatchUp(spec: CatchUpSpec, options: CatchUpOption
     const expected: { clientId: number; clock: number; digest: Uint8Array }[] = [];
     const writeStarted = performance.now();
     await inBatches(docs, CONCURRENCY, async (caps, i) => {
-      const client = writers[i] ?? (await open(SENDER, caps));
+      const client = writers[i] ?? (await open(SENDER, caps, i));
       for (let k = 1; k <= CHANGES_PER_DOCUMENT; k++) client.appendParagraph(`Change ${k} to document ${i} during the partition. ${FILLER}`);
       await client.untilStored();
       expected[i] = { clientId: client.doc.clientID, clock: Y.getState(client.doc.store, client.doc.clientID), digest: documentDigest(client.doc) };
@@ -122,10 +131,10 @@ export async function runRegionCatchUp(spec: CatchUpSpec, options: CatchUpOption
 
     // The cut itself logs warnings (link down, redials refused): count from the heal on.
     const logsFrom = cluster.logMark();
-    const sender = cluster.region(SENDER);
+    const senderPids = cluster.region(SENDER).instances.map((instance) => instance.child.pid!);
     const receiver = cluster.region(RECEIVER);
-    const rssBefore = { sender: rssBytes(sender.pid), receiver: rssBytes(receiver.pid) };
-    const sampler = new RssSampler([sender.pid, receiver.pid]);
+    const rssBefore = new Map([...senderPids, receiver.pid].map((pid) => [pid, rssBytes(pid)]));
+    const sampler = new RssSampler([...senderPids, receiver.pid]);
     sampler.start(POLL_MS);
     let peaks: Map<number, number>;
     let linkUpMs: number;
@@ -147,7 +156,9 @@ export async function runRegionCatchUp(spec: CatchUpSpec, options: CatchUpOption
     } finally {
       peaks = sampler.stop();
     }
-    const lifetime = { sender: peakRssBytes(sender.pid), receiver: peakRssBytes(receiver.pid) };
+    // Of several instances of a: the one whose memory peaked highest (the one that held the links).
+    const senderPid = senderPids.reduce((best, pid) => (peaks.get(pid)! > peaks.get(best)! ? pid : best));
+    const lifetime = { sender: peakRssBytes(senderPid), receiver: peakRssBytes(receiver.pid) };
     log(`caught up: link up after ${Math.round(linkUpMs)} ms, backlog empty ${Math.round(catchUpMs)} ms later`);
 
     const problems: string[] = [];
@@ -165,8 +176,8 @@ export async function runRegionCatchUp(spec: CatchUpSpec, options: CatchUpOption
       linkUpMs,
       catchUpMs,
       clientsHaveAllMs,
-      sender: { rssBefore: rssBefore.sender, peakRssDuring: peaks.get(sender.pid)!, lifetimePeak: lifetime.sender },
-      receiver: { rssBefore: rssBefore.receiver, peakRssDuring: peaks.get(receiver.pid)!, lifetimePeak: lifetime.receiver },
+      sender: { rssBefore: rssBefore.get(senderPid)!, peakRssDuring: peaks.get(senderPid)!, lifetimePeak: lifetime.sender },
+      receiver: { rssBefore: rssBefore.get(receiver.pid)!, peakRssDuring: peaks.get(receiver.pid)!, lifetimePeak: lifetime.receiver },
       check: { equal },
       problems: [...new Set(problems)],
       warnings,

@@ -154,10 +154,14 @@ export const regionLag: Scenario = {
 
 const CATCH_UP_DOCUMENTS = 1_000;
 
-const CATCH_UP_VARIANTS = [
+const SENDER_INSTANCES = 3;
+
+const CATCH_UP_VARIANTS: { label: string; open: boolean; delayMs: number; senderInstances?: number }[] = [
   { label: 'documents open, 0 ms link', open: true, delayMs: 0 },
   { label: 'nobody has them open, 0 ms link', open: false, delayMs: 0 },
   { label: `nobody has them open, ${LINK_DELAY_MS} ms link`, open: false, delayMs: LINK_DELAY_MS },
+  // Issue #13: the same backlog drained by the one instance of three that holds the links.
+  { label: `nobody has them open, 0 ms link, a on ${SENDER_INSTANCES} instances`, open: false, delayMs: 0, senderInstances: SENDER_INSTANCES },
 ];
 
 export const regionCatchUp: Scenario = {
@@ -169,10 +173,11 @@ export const regionCatchUp: Scenario = {
     const failures: string[] = [];
     const figures: Figure[] = [];
     const notes: string[] = [];
-    for (const { label, open, delayMs } of CATCH_UP_VARIANTS) {
+    const catchUpMs = new Map<string, number>();
+    for (const { label, open, delayMs, senderInstances } of CATCH_UP_VARIANTS) {
       let r: CatchUpResult;
       try {
-        r = await runRegionCatchUp({ documents: CATCH_UP_DOCUMENTS, open, delayMs }, { log: (line) => options.log(`    ${line}`) });
+        r = await runRegionCatchUp({ documents: CATCH_UP_DOCUMENTS, open, delayMs, senderInstances }, { log: (line) => options.log(`    ${line}`) });
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         options.log(`  ${label} failed: ${error.message}`);
@@ -186,6 +191,7 @@ export const regionCatchUp: Scenario = {
           `${r.check.equal} of ${r.documents} documents equal in both regions' storage`,
       );
       failures.push(...r.problems.map((p) => `region-catchup: ${label}: ${p}`));
+      catchUpMs.set(label, r.catchUpMs);
       figures.push(
         figure(`${label}: time to catch up (link up → backlog empty)`, r.catchUpMs, 'ms'),
         figure(`${label}: heal → link up (redial back-off)`, r.linkUpMs, 'ms'),
@@ -203,6 +209,17 @@ export const regionCatchUp: Scenario = {
           `${r.warnings.length ? `; region log warnings after healing: ${r.warnings.length} (${[...new Set(r.warnings)].slice(0, 4).join('; ')})` : ''}.`,
       );
     }
+    const [, oneInstance, , threeInstances] = CATCH_UP_VARIANTS.map((v) => catchUpMs.get(v.label) ?? Number.NaN);
+    const instancesRatio = threeInstances! / oneInstance!;
+    figures.push({
+      name: `time to catch up, a on ${SENDER_INSTANCES} instances ÷ 1 instance (nobody has them open, 0 ms link)`,
+      value: instancesRatio,
+      unit: 'count',
+      display: Number.isFinite(instancesRatio) ? `${instancesRatio.toFixed(2)}×` : '—',
+    });
+    notes.push(
+      `"a on ${SENDER_INSTANCES} instances": region a is ${SENDER_INSTANCES} relay processes sharing its data directory and a private redis-server (REDIS_URL, INSTANCE_ID); document i's client uses instance i mod ${SENDER_INSTANCES}, so every instance stores changes and marks the shared backlog, and the instance holding the region links drains it; a's /healthz is read from that instance, its RSS is the instance whose RSS peaked highest.`,
+    );
     notes.push(
       'Two regions (relay processes, fresh data directories, the link through TCP proxies in their own process). Every document first gets a paragraph in region a, replicated and confirmed; ' +
         'then the link is cut (both proxies), each document gets 5 more paragraphs in a (one client per document, 50 at a time, each waiting until its edits are stored: stored-ack marks), and the link is healed. ' +
