@@ -40,6 +40,7 @@ export function statusPageHtml(): string {
   .pill { display: inline-block; min-width: 3.2rem; text-align: center; padding: .05rem .6rem; border-radius: 999px; font-weight: 600; }
   .pill.up { background: #dafbe1; color: #116329; border: 1px solid #4ac26b; }
   .pill.down { background: #ffebe9; color: #a40e26; border: 1px solid #ff8182; }
+  .pill.elsewhere { background: #f6f8fa; color: #57606a; border: 1px solid #d0d7de; }
   .muted { color: #59636e; }
   .small { font-size: .8rem; }
   #single-region { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 1rem 1.25rem; }

@@ -23,6 +23,8 @@ interface HealthBody {
   documentsLoaded?: number;
   uptimeSeconds?: number;
   region?: string;
+  /** Several instances per region: whether this one holds the region links, and which does. */
+  links?: { here: boolean; holder: string | null };
   peers?: {
     region: string | null;
     url: string | null;
@@ -105,7 +107,10 @@ function runStatusPage(): void {
       return;
     }
     const self = el('tr', undefined, { 'data-testid': 'self', class: 'self' });
-    self.append(cell(region), cell('this region', { class: 'muted', colspan: '5' }));
+    // On an instance without the region links every peer reads "down" from here: say where they are.
+    const elsewhere = health.links !== undefined && !health.links.here;
+    const linksNote = !health.links?.holder ? '' : elsewhere ? ` · its links are held by instance ${health.links.holder}: see its status` : ` · this instance (${health.links.holder}) holds its links`;
+    self.append(cell(region), cell(`this region${linksNote}`, { class: 'muted', colspan: '5', 'data-testid': 'self-links' }));
     const peerRows = (health.peers ?? []).map((peer) => {
       const label = peer.region ?? peer.url ?? 'unknown';
       const row = el('tr', undefined, { 'data-testid': 'peer', 'data-peer': label, 'data-state': peer.state });
@@ -115,7 +120,7 @@ function runStatusPage(): void {
       const backlog =
         peer.backlog.documents === 0 ? 'none' : `${plural(peer.backlog.documents, 'document', 'documents')} · ${bytes(peer.backlog.bytes)}`;
       const stateCell = el('td');
-      stateCell.append(statePill(peer.state));
+      stateCell.append(elsewhere ? statePill('elsewhere') : statePill(peer.state));
       const linkCell = el('td');
       linkCell.append(statusLink(peer.publicUrl));
       row.append(

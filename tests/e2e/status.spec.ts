@@ -3,12 +3,14 @@
  * processes, their link through TCP proxies the test cuts. /status shows the peer up, turns it
  * down when the link is cut and up again when it heals, all without a reload, with the change
  * made meanwhile in the backlog and then confirmed; its link opens the peer's own /status. The
- * single-region server Playwright starts shows "single region".
+ * single-region server Playwright starts shows "single region". On an instance of a region of
+ * several that does not hold the region links, the page names the instance that does.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { connectClient, type NodeClient } from '../support/nodeClient';
+import { startRedisServer } from '../support/redisServer';
 import { startRelayProcess, type RelayProcess } from '../support/relayProcess';
 import { TempDirs } from '../support/tempDirs';
 
@@ -113,5 +115,49 @@ test('a single-region server says so', async ({ page, baseURL }) => {
   await expect(page.getByTestId('single-region')).toBeVisible();
   await expect(page.getByTestId('regions')).toBeHidden();
   await expect(page.getByTestId('summary')).toContainText('server ok');
+  expect(errors).toEqual([]);
+});
+
+test('on an instance without the region links, says which instance holds them instead of showing the peer down', async ({ page }) => {
+  test.setTimeout(90_000);
+  const redis = await startRedisServer();
+  cleanups.push(() => redis.stop());
+  let westPort = 0;
+  const toWest = await startTcpProxy(() => westPort);
+  cleanups.push(() => toWest.close());
+  // East is two instances on one data directory and one Redis; west dials east's first instance.
+  const eastDir = dirs.make('concord-e2e-status-east-');
+  let eastFirstPort = 0;
+  const toEast = await startTcpProxy(() => eastFirstPort);
+  cleanups.push(() => toEast.close());
+  const eastEnv = (id: string) => ({ REGION: 'east', PEERS: toWest.url, CLUSTER_SECRET: SECRET, REDIS_URL: redis.url, INSTANCE_ID: id });
+  const [east1, east2, west] = await Promise.all([
+    startRelayProcess(eastDir, eastEnv('east-1')),
+    startRelayProcess(eastDir, eastEnv('east-2')),
+    startRelayProcess(dirs.make('concord-e2e-status-west-'), { REGION: 'west', PEERS: toEast.url, CLUSTER_SECRET: SECRET }),
+  ]);
+  cleanups.push(() => east1.stop('SIGTERM'), () => east2.stop('SIGTERM'), () => west.stop('SIGTERM'));
+  eastFirstPort = east1.port;
+  westPort = west.port;
+  // Whichever instance took the lease: the other is the one without links.
+  let holder: RelayProcess | null = null;
+  await expect
+    .poll(async () => {
+      for (const instance of [east1, east2]) {
+        const health = (await (await fetch(`${instance.url}/healthz`)).json()) as { links: { here: boolean }; peers: { state: string }[] };
+        if (health.links.here && health.peers[0]?.state === 'up') holder = instance;
+      }
+      return holder !== null;
+    }, { timeout: 30_000 })
+    .toBe(true);
+  const [holderId, other] = holder === east1 ? ['east-1', east2] : ['east-2', east1];
+
+  const errors = watchConsole(page);
+  await page.goto(`${other.url}/status`);
+  await expect(page.getByTestId('self-links')).toHaveText(`this region · its links are held by instance ${holderId}: see its status`);
+  await expect(peerRow(page, 'west').getByTestId('peer-state')).toHaveText('elsewhere');
+  await page.goto(`${holder!.url}/status`);
+  await expect(page.getByTestId('self-links')).toHaveText(`this region · this instance (${holderId}) holds its links`);
+  await expect(peerRow(page, 'west').getByTestId('peer-state')).toHaveText('up');
   expect(errors).toEqual([]);
 });
