@@ -25,6 +25,8 @@ export interface RegionMetricsSource {
   peers(): Promise<readonly PeerStatus[]>;
   /** By proven region name. */
   traffic(): ReadonlyMap<string, LinkTraffic>;
+  /** Whether this instance holds the region links (absent: it is the region's only instance). */
+  linksHere?(): boolean;
 }
 
 export class Metrics {
@@ -138,6 +140,14 @@ export class Metrics {
         },
       });
     peerGauge('concord_region_link_up', 'Whether the link to the peer region is up (1) or down (0).', (p) => (p.state === 'up' ? 1 : 0));
+    new Gauge({
+      name: 'concord_region_links_held',
+      help: 'Whether this instance holds its region\'s links (1) or another instance of the region does (0); always 1 with one instance.',
+      registers: r,
+      collect() {
+        this.set(source.linksHere?.() === false ? 0 : 1);
+      },
+    });
     peerGauge(
       'concord_region_last_contact_seconds',
       'Seconds since the last frame from the peer region (absent if never heard from). Links send no heartbeat, so a quiet link that is up grows too.',

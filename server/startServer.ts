@@ -94,7 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           : options.region,
       )
     : null;
-  if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic() });
+  if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic(), linksHere: () => replicator.links.here });
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances });
 
   const server = http.createServer();

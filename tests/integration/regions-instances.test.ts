@@ -121,6 +121,13 @@ class RegionOfInstances {
     return Array.from(text.matchAll(series), (m) => Number(m[1])).reduce((x, y) => x + y, 0);
   }
 
+  async metric(id: string, name: string): Promise<number> {
+    const text = await (await fetch(`${this.instance(id).url}/metrics`)).text();
+    const value = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text)?.[1];
+    if (value === undefined) throw new Error(`/metrics of ${id} has no ${name}`);
+    return Number(value);
+  }
+
   private nextPort(): number {
     const up = Array.from(this.instances.values()).filter((relay): relay is RelayProcess => relay !== null);
     return up.length === 0 ? 0 : up[this.turn++ % up.length]!.port;
@@ -193,6 +200,7 @@ describe('two regions of two instances each, on their own PostgreSQL and Redis',
     // updates, once a second).
     expect(await a.messagesSent(aOther)).toBe(0);
     expect(await b.messagesSent(bOther)).toBe(0);
+    expect([await a.metric(aHolder, 'concord_region_links_held'), await a.metric(aOther, 'concord_region_links_held')]).toEqual([1, 0]);
     expect((await a.messagesSent(aHolder, 'update')) - updatesBefore).toBeGreaterThanOrEqual(20);
 
     // Partition: both fronts cut, every link broken. Everyone keeps writing; a second document is
