@@ -9,10 +9,13 @@
  *   - No gap at load: an instance subscribes to a document's channel before loading it from
  *     storage (RoomListener.beforeLoad) and buffers what arrives until the room exists.
  *   - Storage is the truth: every loaded document is also read from storage from the last
- *     sequence number this instance saw (`DocumentStore.loadSince`), every second, at once
- *     after a gap in a sender's sequence or after the bus comes back, and shortly after a load.
- *     A change is published as it is applied and stored a few milliseconds later, so a read can
- *     miss it once; the next read finds it. Yjs updates are idempotent: applying one twice is free.
+ *     sequence number this instance saw (`DocumentStore.loadSince`): at once after a gap in a
+ *     sender's sequence or after the bus comes back, shortly after a load, and on a timer (every
+ *     second while the bus is down, every 5 s while it is up: then a lost message shows as a gap,
+ *     and a sender whose publisher dropped sends one more message on every document once it is
+ *     back, so a lost last message shows too). A change is published as it is applied and stored
+ *     a few milliseconds later, so a read can miss it once; the next read finds it. Yjs updates
+ *     are idempotent: applying one twice is free.
  *   - Compaction never outruns that read (compactableThrough): an entry another instance
  *     appended is only replaced by a snapshot of a document known to contain it.
  *   - Access: a rotation or deletion made here is announced on the document's channel; every
@@ -51,8 +54,14 @@ export interface InstanceSyncOptions {
   instanceId: string;
   /** Prefix of every Redis channel (several regions or tests may share one Redis). */
   channelPrefix?: string;
-  /** How often every loaded document is read from storage. */
+  /** How often every loaded document is read from storage while the bus is down (and how often that is checked). */
   reconcileIntervalMs?: number;
+  /**
+   * How often while the bus is up: then a lost message shows as a gap in its sender's sequence
+   * (read at once), and a dropped connection as the bus coming back (every document read at once);
+   * this read catches anything else. At least reconcileIntervalMs.
+   */
+  healthyReconcileIntervalMs?: number;
   /** How often this instance says it is alive. */
   aliveIntervalMs?: number;
   /** An instance not heard from for this long is taken for gone (its clients' presence is removed). */
@@ -77,6 +86,13 @@ export interface BusStatus {
  * (those have no ':'), so the region replicator does not send it on (the origin instance did).
  */
 export const INSTANCE_ACCESS_SOURCE_PREFIX = 'instance:';
+
+/**
+ * Every open document is read from storage this often while the bus is up (every second while it
+ * is down). Each read costs a query, a decode of every entry appended since and a read of the
+ * access state, per document: a tenth or so of a busy instance's CPU at one second.
+ */
+const DEFAULT_HEALTHY_RECONCILE_MS = 5000;
 
 /** A load that has not finished after this long is given up (its subscription dropped). */
 const STALE_LOAD_MS = 60_000;
@@ -106,7 +122,7 @@ export class InstanceSync implements RoomListener {
     this.prefix = options.channelPrefix ?? 'concord:';
     this.roster = new InstanceRoster(options.instanceTimeoutMs ?? 3 * (options.aliveIntervalMs ?? 2000) + 1000);
     this.reconciler = new StorageReconciler(store, relay, log, `${INSTANCE_ACCESS_SOURCE_PREFIX}${options.instanceId}`);
-    this.reconciling = new ReconcileSchedule(this.reconciler, () => this.documentsToReconcile());
+    this.reconciling = new ReconcileSchedule(this.reconciler, () => this.documentsToReconcile(), options.healthyReconcileIntervalMs ?? DEFAULT_HEALTHY_RECONCILE_MS);
     this.leases = new CompactionLeases(bus.publisher, log, `${this.prefix}compacting:`);
     this.metrics = new InstanceMetrics(registry, bus, {
       otherInstances: () => this.roster.alive().length,
@@ -145,8 +161,10 @@ export class InstanceSync implements RoomListener {
       timer.unref();
       this.timers.push(timer);
     };
-    // While the bus is down, storage is the only way changes arrive: nothing to wait for.
-    every(this.options.reconcileIntervalMs ?? 1000, () => void this.reconciling.all(this.bus.state !== 'up'));
+    every(this.options.reconcileIntervalMs ?? 1000, () => {
+      for (const instanceId of this.roster.expire()) this.forgetInstance(instanceId, 'silent');
+      this.reconciling.tick(this.bus.state === 'up');
+    });
     every(this.options.aliveIntervalMs ?? 2000, () => this.announce());
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.startTimeoutMs ?? 3000)));
@@ -301,8 +319,13 @@ export class InstanceSync implements RoomListener {
   private busUp(missedMessages: boolean): void {
     this.roster.busUp();
     this.announce();
-    // Only our publisher dropped: the others see the gap in our sequence and read storage.
-    if (!missedMessages) return;
+    if (!missedMessages) {
+      // Only our publisher dropped: the others see the gap in our sequence at our next message
+      // and read storage. Send one now on every document, so a lost last message is seen at
+      // once too, not at the others' next timer read of storage.
+      for (const tracked of this.docs.values()) if (tracked.isLive) this.publish(tracked.docId, { type: 'presenceQuery' });
+      return;
+    }
     // Whatever was published while our subscription was down is lost, gaps or not: read all of
     // it (in a pass, a few documents at a time), and ask for presence again.
     for (const tracked of this.docs.values()) {
@@ -315,9 +338,8 @@ export class InstanceSync implements RoomListener {
 
   // --- storage: the truth -------------------------------------------------------------------
 
-  /** At the start of every pass: forgets silent instances and stale documents; the rest are read. */
+  /** At the start of every pass: forgets stale documents; the rest are read. */
   private documentsToReconcile(): TrackedDocument[] {
-    for (const instanceId of this.roster.expire()) this.forgetInstance(instanceId, 'silent');
     const live: TrackedDocument[] = [];
     for (const tracked of this.docs.values()) {
       if (tracked.isLive) live.push(tracked);

@@ -19,11 +19,23 @@ export class ReconcileSchedule {
   /** The next pass follows a loss of messages (see all). */
   private passLossLikely = false;
 
+  /** When the last pass started (performance.now()); a document is read as it loads, so none is due at start. */
+  private lastPassAt = performance.now();
+
   constructor(
     private readonly reconciler: StorageReconciler,
     /** The documents a pass reads; asked at the start of every pass. */
     private readonly liveDocuments: () => TrackedDocument[],
+    /** While the bus is up, a timer pass runs at most this often. */
+    private readonly healthyIntervalMs: number,
   ) {}
+
+  /** The timer's: a pass at every tick while the bus is down, else once healthyIntervalMs has passed. */
+  tick(busUp: boolean): void {
+    // Ticks are reconcileIntervalMs apart and not exact: a little slack keeps "every 5 s" from becoming 6.
+    if (busUp && performance.now() - this.lastPassAt < this.healthyIntervalMs - 100) return;
+    void this.all(!busUp);
+  }
 
   /** Reads storage for one document now and once more shortly after. */
   soon(tracked: TrackedDocument): void {
@@ -53,6 +65,7 @@ export class ReconcileSchedule {
         this.passAgain = false;
         const loss = this.passLossLikely;
         this.passLossLikely = false;
+        this.lastPassAt = performance.now();
         await this.pass(loss);
       } while (this.passAgain && !this.stopped);
     } finally {

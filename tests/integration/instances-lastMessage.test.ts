@@ -1,0 +1,100 @@
+/**
+ * While the bus is up, an instance reads storage only now and then (healthyReconcileIntervalMs):
+ * a lost message must show itself instead. Lost on the subscriber's side, the bus coming back
+ * says so; lost on the publisher's side, the next message of its sender shows a gap. When the
+ * lost message was the sender's last on a document, its publisher coming back sends one more
+ * on every document, so the gap shows at once. Two servers in this process on one SQLite
+ * directory, a private Redis; here the timer read is an hour apart, so only that can bring it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { mintDocument } from '../../lib/auth/capabilities';
+import { startServer, type RunningServer } from '../../server/startServer';
+import { SqliteStore } from '../../server/storage/SqliteStore';
+import { connectClient, type NodeClient } from '../support/nodeClient';
+import { startRedisServer } from '../support/redisServer';
+import { untilStored } from '../support/storedAck';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const HOUR = 3_600_000;
+
+/** Counts its reads of storage since a sequence number (InstanceSync's reads of what others stored). */
+class CountingStore extends SqliteStore {
+  readsSince = 0;
+
+  override async loadSince(docId: string, afterSeq: number) {
+    this.readsSince++;
+    return super.loadSince(docId, afterSeq);
+  }
+}
+
+/** Redis client ids of the publishing connections (ioredis connectionName concord-publisher). */
+async function publisherIds(admin: Redis): Promise<string[]> {
+  const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+  return list.split('\n').filter((line) => line.includes('name=concord-publisher')).map((line) => /\bid=(\d+)/.exec(line)![1]!);
+}
+
+describe('a lost last message between instances', () => {
+  it('is read from storage as soon as its sender\'s publisher is back, not at the next timer read', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'concord-instances-last-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const admin = new Redis(redis.url);
+    cleanups.push(() => admin.disconnect());
+    const start = async (instanceId: string, store = new CountingStore(dir)) => {
+      const server = await startServer({
+        port: 0,
+        host: '127.0.0.1',
+        store,
+        logLevel: 'silent',
+        instances: { redisUrl: redis.url, instanceId, reconcileIntervalMs: 200, healthyReconcileIntervalMs: HOUR },
+      });
+      cleanups.push(() => server.close());
+      await vi.waitFor(() => expect(server.instances!.status().state).toBe('up'));
+      return server;
+    };
+    // A first, so its publisher is the one connection of that name until B starts.
+    const a: RunningServer = await start('a');
+    const [publisherOfA] = await publisherIds(admin);
+    const storeOfB = new CountingStore(dir);
+    const b = await start('b', storeOfB);
+    expect(await publisherIds(admin)).toHaveLength(2);
+
+    const caps = mintDocument();
+    const client = (server: RunningServer): NodeClient => {
+      const c = connectClient(server.wsUrl, caps.docId, caps.edit);
+      cleanups.push(() => c.destroy());
+      return c;
+    };
+    const [onA, onB] = [client(a), client(b)];
+    await Promise.all([onA.synced, onB.synced]);
+    onA.doc.getText('t').insert(0, 'live ');
+    await vi.waitFor(() => expect(onB.doc.getText('t').toString()).toBe('live '));
+    // B read storage right after its load and once more a moment later; nothing more until an hour.
+    await vi.waitFor(() => expect(storeOfB.readsSince).toBe(2));
+
+    // A's publisher is cut and kept from coming back (a password it does not have); B's stays up.
+    await admin.config('SET', 'requirepass', 'not-the-instances');
+    cleanups.push(() => admin.config('SET', 'requirepass', ''));
+    expect(Number(await admin.call('CLIENT', 'KILL', 'ID', publisherOfA!))).toBe(1);
+    await vi.waitFor(() => expect(a.instances!.status().state).toBe('down'));
+    expect(b.instances!.status().state).toBe('up');
+    // A's last edit of the document: stored, never published.
+    onA.doc.getText('t').insert(0, 'lost ');
+    await untilStored(a.wsUrl, caps.docId, caps.edit, onA.doc);
+
+    await admin.config('SET', 'requirepass', '');
+    await vi.waitFor(() => expect(a.instances!.status().state).toBe('up'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(onB.doc.getText('t').toString()).toBe('lost live '), { timeout: 10_000 });
+    expect(storeOfB.readsSince).toBeGreaterThan(2);
+    expect(b.instances!.status().gapsDetected).toBeGreaterThan(0);
+  }, 40_000);
+});
