@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { mintDocument, type DocumentCapabilities } from '../../lib/auth/capabilities';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
+import { startServer, type RunningServer } from '../../server/startServer';
 import { connectClient, type NodeClient } from '../support/nodeClient';
 import { createTestDatabase } from '../support/postgresTestDatabase';
 import { startRedisServer } from '../support/redisServer';
@@ -230,4 +231,63 @@ describe('two regions of two instances each, on their own PostgreSQL and Redis',
     expect(await a.untilLinked()).toBe(aOther);
     await converged([onAOther, onBOther, onBHolder], [...live, ...during, ...afterKill]);
   }, 180_000);
+});
+
+describe('a region of several instances, in one process', () => {
+  // a1 may learn of the lost change by its own read of storage before its catch-up compares the
+  // document with b (the race readStored closes): this checks the outcome, not which read won.
+  it('sends a peer region a change the bus lost between the instances', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    // a2 reaches Redis through a proxy the test cuts: what a2 publishes then is lost.
+    const a2Redis = await startTcpProxy(() => redis.port);
+    cleanups.push(() => a2Redis.close());
+    const ports = { a1: 0, b: 0 };
+    const toB = await startTcpProxy(() => ports.b);
+    const toA1 = await startTcpProxy(() => ports.a1);
+    cleanups.push(() => toB.close(), () => toA1.close());
+    const dataDir = dirs.make('concord-region-a-');
+    const server = async (name: string, dir: string, peer: TcpProxy, instance?: { id: string; redisUrl: string }): Promise<RunningServer> => {
+      const running = await startServer({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: dir,
+        next: false,
+        logLevel: 'silent',
+        region: { region: name, peers: [new URL(peer.url)], secret: TEST_CLUSTER_SECRET, catchUpIntervalMs: 200 },
+        // The timers' reads of storage do not come in this test.
+        ...(instance ? { instances: { redisUrl: instance.redisUrl, instanceId: instance.id, reconcileIntervalMs: 600_000, healthyReconcileIntervalMs: 600_000 } } : {}),
+      });
+      cleanups.push(() => running.close());
+      return running;
+    };
+    const a1 = await server('a', dataDir, toB, { id: 'a1', redisUrl: redis.url });
+    ports.a1 = a1.port;
+    expect(a1.replicator!.links.here).toBe(true);
+    const a2 = await server('a', dataDir, toB, { id: 'a2', redisUrl: `redis://127.0.0.1:${a2Redis.port}` });
+    await vi.waitFor(() => expect(a2.replicator!.links).toEqual({ here: false, holder: 'a1' }), CONVERGE);
+    const b = await server('b', dirs.make('concord-region-b-'), toA1);
+    ports.b = b.port;
+    // Linked, and a2 knows of b from storage (so it marks its changes for b).
+    await vi.waitFor(async () => {
+      expect((await a1.replicator!.status()).map((p) => [p.region, p.state])).toEqual([['b', 'up']]);
+      expect((await a2.replicator!.status()).map((p) => p.region)).toContain('b');
+    }, CONVERGE);
+
+    const caps = mintDocument();
+    const onA1 = connectClient(a1.wsUrl, caps.docId, caps.edit);
+    const onA2 = connectClient(a2.wsUrl, caps.docId, caps.edit);
+    const onB = connectClient(b.wsUrl, caps.docId, caps.edit);
+    cleanups.push(() => onA1.destroy(), () => onA2.destroy(), () => onB.destroy());
+    await Promise.all([onA1.synced, onA2.synced, onB.synced]);
+    onA2.doc.getText('notes').insert(0, 'over the bus ');
+    await converged([onA1, onA2, onB], ['over the bus']);
+
+    a2Redis.cut();
+    await vi.waitFor(() => expect(a2.instances!.status().state).not.toBe('up'), CONVERGE);
+    onA2.doc.getText('notes').insert(0, 'lost on the bus ');
+    await untilStored(a2.wsUrl, caps.docId, caps.edit, onA2.doc);
+    // a1 never received it over the bus; b and a1's client get it from what a1 read in storage.
+    await converged([onA1, onA2, onB], ['over the bus', 'lost on the bus']);
+  }, 60_000);
 });
