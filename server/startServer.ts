@@ -89,6 +89,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
               ...options.region,
               lease: new RedisLinkLease(bus.publisher, `${channelPrefix ?? 'concord:'}region-links`, instances.instanceId, log),
               readStored: (docId) => instances.readStored(docId),
+              unopenedChanges: (onUpdate) => instances.forwardUnopened(onUpdate),
               peerRefreshMs: options.region.peerRefreshMs ?? 1000,
             }
           : options.region,

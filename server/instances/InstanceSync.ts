@@ -149,6 +149,7 @@ export class InstanceSync implements RoomListener {
     const up = new Promise<void>((resolve) => (firstUp = resolve));
     this.bus.start({
       message: (channel, message) => this.receive(channel, message),
+      patternMessage: (channel, message) => this.receiveUnopened(channel, message),
       up: (missedMessages) => {
         this.busUp(missedMessages);
         firstUp();
@@ -222,6 +223,42 @@ export class InstanceSync implements RoomListener {
   onPresence(room: Room, update: Uint8Array, origin: ChangeOrigin): void {
     this.docs.get(room.docId)?.notePresence(update);
     this.publish(room.docId, { type: 'presence', update, fromPeerRegion: origin.kind === 'peer' });
+  }
+
+  /**
+   * For the instance holding the region links: the other instances' changes to documents this
+   * one does not have open (those it has open reach its links through the room), as they are
+   * published, so they cross to the peer regions live too. Changes that came from a peer region
+   * are left out (never sent over a link again). What this misses (a lost message) the backlog
+   * has: the instance that stored it marked it. Returns a function that stops the feed.
+   */
+  forwardUnopened(onUpdate: (docId: string, update: Uint8Array) => void): () => void {
+    const pattern = `${this.docChannelPrefix}*`;
+    this.unopenedListener = onUpdate;
+    this.bus.psubscribe(pattern);
+    return () => {
+      if (this.unopenedListener !== onUpdate) return;
+      this.unopenedListener = null;
+      this.bus.punsubscribe(pattern);
+    };
+  }
+
+  private unopenedListener: ((docId: string, update: Uint8Array) => void) | null = null;
+
+  private receiveUnopened(channel: string, bytes: Uint8Array): void {
+    const listener = this.unopenedListener;
+    if (!listener || !channel.startsWith(this.docChannelPrefix)) return;
+    const docId = channel.slice(this.docChannelPrefix.length);
+    // Open or opening here: the room's own subscription delivers it (and the room routes it).
+    if (this.docs.has(docId)) return;
+    let message: DocumentMessage;
+    try {
+      message = decodeDocumentMessage(bytes);
+    } catch {
+      return; // counted and logged by receive() for documents open here; nothing to forward
+    }
+    if (message.sender === this.instanceId || message.frame.type !== 'update' || message.frame.fromPeerRegion) return;
+    listener(docId, message.frame.update);
   }
 
   /**

@@ -16,6 +16,8 @@ export type BusState = 'connecting' | 'up' | 'down';
 
 export interface BusHandlers {
   message(channel: string, message: Uint8Array): void;
+  /** A message on a channel matched by a pattern subscription (psubscribe), apart from `message`. */
+  patternMessage?(channel: string, message: Uint8Array): void;
   /**
    * Both connections are ready and every wanted channel is subscribed. `missedMessages`: the
    * subscriber was disconnected since the last time (not only the publisher), so messages
@@ -40,6 +42,7 @@ export class RedisBus {
   readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly wanted = new Set<string>();
+  private readonly wantedPatterns = new Set<string>();
   private handlers: BusHandlers | null = null;
   private publisherReady = false;
   private subscriberReady = false;
@@ -68,6 +71,10 @@ export class RedisBus {
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       this.counts.received++;
       this.handlers?.message(channel.toString(), message);
+    });
+    this.subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) => {
+      this.counts.received++;
+      this.handlers?.patternMessage?.(channel.toString(), message);
     });
     for (const [connection, name] of [[this.publisher, 'publisher'], [this.subscriber, 'subscriber']] as const) {
       connection.on('close', () => {
@@ -129,6 +136,18 @@ export class RedisBus {
     clearTimeout(timer);
   }
 
+  /** Subscribes to every channel matching `pattern` (also after every reconnect); best effort, like subscribe. */
+  psubscribe(pattern: string): void {
+    this.wantedPatterns.add(pattern);
+    if (!this.subscriberReady) return;
+    this.subscriber.psubscribe(pattern).catch((err: unknown) => this.log.debug({ err, pattern }, 'psubscribe failed; made again when the subscriber reconnects'));
+  }
+
+  punsubscribe(pattern: string): void {
+    if (!this.wantedPatterns.delete(pattern) || !this.subscriberReady) return;
+    this.subscriber.punsubscribe(pattern).catch((err: unknown) => this.log.debug({ err, pattern }, 'punsubscribe failed'));
+  }
+
   unsubscribe(channel: string): void {
     if (!this.wanted.delete(channel) || !this.subscriberReady) return;
     this.subscriber.unsubscribe(channel).catch((err: unknown) => this.log.debug({ err, channel }, 'unsubscribe failed'));
@@ -153,6 +172,7 @@ export class RedisBus {
       }
       const unwanted = Array.from(done).filter((channel) => !this.wanted.has(channel));
       if (unwanted.length > 0) await this.subscriber.unsubscribe(...unwanted);
+      if (this.wantedPatterns.size > 0) await this.subscriber.psubscribe(...this.wantedPatterns);
     } catch (err) {
       // The connection dropped again: the next 'ready' tries again.
       this.log.debug({ err }, 'resubscribing failed');

@@ -73,6 +73,11 @@ export interface ReplicatorOptions {
    */
   readStored?: (docId: string) => Promise<void>;
   /**
+   * Several instances: a feed of the other instances' changes to documents this instance does
+   * not have open (InstanceSync.forwardUnopened), sent over the links while this one holds them.
+   */
+  unopenedChanges?: (onUpdate: (docId: string, update: Uint8Array) => void) => () => void;
+  /**
    * Several instances: how often each reads the peer regions known to storage (the holder's
    * first contact with a new region waits until every instance marks changes for it).
    */
@@ -146,8 +151,10 @@ export class Replicator implements RoomListener {
     for (const url of this.options.peers) this.dialers.add(new Dialer(url, this, this.log));
     this.lease.onChange((held) => (held ? this.linksHere() : this.linksElsewhere()));
     await this.lease.start();
-    if (this.lease.held) for (const dialer of this.dialers) dialer.dial();
-    else for (const dialer of this.dialers) dialer.pause();
+    if (this.lease.held) {
+      this.stopUnopenedFeed = this.options.unopenedChanges?.((docId, update) => this.sendLive(docId, update)) ?? null;
+      for (const dialer of this.dialers) dialer.dial();
+    } else for (const dialer of this.dialers) dialer.pause();
     this.timer = setInterval(() => {
       for (const link of this.peerLinks.values()) this.catchUp.run(link);
     }, this.options.catchUpIntervalMs ?? 1000);
@@ -160,14 +167,18 @@ export class Replicator implements RoomListener {
   }
 
   private refreshTimer: NodeJS.Timeout | null = null;
+  private stopUnopenedFeed: (() => void) | null = null;
 
   /** This instance took the region links over: dial every peer. */
   private linksHere(): void {
+    this.stopUnopenedFeed ??= this.options.unopenedChanges?.((docId, update) => this.sendLive(docId, update)) ?? null;
     for (const dialer of this.dialers) dialer.resume();
   }
 
   /** Another instance holds the region links now: let ours go. */
   private linksElsewhere(): void {
+    this.stopUnopenedFeed?.();
+    this.stopUnopenedFeed = null;
     for (const dialer of this.dialers) dialer.pause();
     for (const link of this.peerLinks.values()) link.close(1001, 'region links moved to another instance');
   }
@@ -185,6 +196,7 @@ export class Replicator implements RoomListener {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.stopUnopenedFeed?.();
     for (const dialer of this.dialers) dialer.stop();
     for (const link of this.peerLinks.values()) link.close(1001, 'region shutting down');
     await this.catchUp.stop();
@@ -253,9 +265,14 @@ export class Replicator implements RoomListener {
 
   // RoomListener: a change of one of our clients (or the server's own) goes to every linked peer.
   onChange(room: Room, update: Uint8Array, _origin: ChangeOrigin): void {
+    this.sendLive(room.docId, update);
+  }
+
+  /** A change as it happens, to every linked peer (a congested link gets it from catch-up instead). */
+  private sendLive(docId: string, update: Uint8Array): void {
     for (const link of this.peerLinks.values()) {
       if (this.congested(link)) this.liveSkipped++;
-      else link.send({ type: 'update', docId: room.docId, update });
+      else link.send({ type: 'update', docId, update });
     }
   }
 

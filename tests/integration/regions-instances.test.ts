@@ -204,6 +204,17 @@ describe('two regions of two instances each, on their own PostgreSQL and Redis',
     expect([await a.metric(aHolder, 'concord_region_links_held'), await a.metric(aOther, 'concord_region_links_held')]).toEqual([1, 0]);
     expect((await a.messagesSent(aHolder, 'update')) - updatesBefore).toBeGreaterThanOrEqual(20);
 
+    // A document open only on the instances without links crosses live too: the holder forwards
+    // what the bus brings for documents it does not have open.
+    const third = mintDocument();
+    const onlyOnAOther = client(a.instance(aOther), third);
+    const onlyOnBOther = client(b.instance(bOther), third);
+    await Promise.all([onlyOnAOther.synced, onlyOnBOther.synced]);
+    const forwardedBefore = await a.messagesSent(aHolder, 'update');
+    const unopened = await type([[onlyOnAOther, 'u']], 20);
+    await converged([onlyOnAOther, onlyOnBOther], unopened);
+    expect((await a.messagesSent(aHolder, 'update')) - forwardedBefore).toBeGreaterThanOrEqual(20);
+
     // Partition: both fronts cut, every link broken. Everyone keeps writing; a second document is
     // created and edited on a's instance without links, then nobody has it open.
     a.front.cut();
