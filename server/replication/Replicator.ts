@@ -38,6 +38,7 @@ import { LinkTraffic } from './LinkTraffic';
 import { Dialer } from './Dialer';
 import { SerialByKey } from './SerialByKey';
 import { SoleInstanceLease, type LinkLease } from './RegionLinkLease';
+import { KnownPeers } from './KnownPeers';
 import { CLUSTER_LINK_PATH } from './linkFrames';
 import type { DocumentState, ReplicationMessage } from './replicationFrames';
 
@@ -100,8 +101,8 @@ export interface PeerStatus {
 export class Replicator implements RoomListener {
   readonly destination = 'regions' as const;
   private readonly peerLinks = new Map<string, PeerLink>();
-  /** Peer regions this storage has linked with, and the storage id each had (from storage). */
-  private known = new Map<string, string | undefined>();
+  /** Peer regions this storage has linked with (every stored change is marked dirty for each). */
+  private readonly known: KnownPeers;
   private readonly publicUrls = new Map<string, string | undefined>();
   /** What crossed the links to each peer region, over all its links (/metrics, last contact). */
   private readonly traffic = new Map<string, LinkTraffic>();
@@ -128,6 +129,7 @@ export class Replicator implements RoomListener {
       { concurrency: options.catchUpConcurrency, maxBufferedBytes: options.maxBufferedBytes },
     );
     this.lease = options.lease ?? new SoleInstanceLease();
+    this.known = new KnownPeers(store, log, options.peerRefreshMs);
   }
 
   /** Whether this instance holds the region links, and which instance does when several share the region. */
@@ -142,9 +144,9 @@ export class Replicator implements RoomListener {
 
   async start(): Promise<void> {
     this.storageId = await this.store.storageId();
-    this.known = await this.store.knownPeers();
+    await this.known.start();
     this.relay.addRoomListener(this);
-    this.relay.setDirtyFor(() => Array.from(this.known.keys()));
+    this.relay.setDirtyFor(() => this.known.names());
     this.relay.onAccessChanged((docId, access, fromPeer) => {
       if (fromPeer === undefined) void this.localAccessChanged(docId, access);
     });
@@ -159,14 +161,8 @@ export class Replicator implements RoomListener {
       for (const link of this.peerLinks.values()) this.catchUp.run(link);
     }, this.options.catchUpIntervalMs ?? 1000);
     this.timer.unref();
-    if (this.options.peerRefreshMs !== undefined) {
-      const refresh = setInterval(() => void this.refreshKnownPeers(), this.options.peerRefreshMs);
-      refresh.unref();
-      this.refreshTimer = refresh;
-    }
   }
 
-  private refreshTimer: NodeJS.Timeout | null = null;
   private stopUnopenedFeed: (() => void) | null = null;
 
   /** This instance took the region links over: dial every peer. */
@@ -183,19 +179,10 @@ export class Replicator implements RoomListener {
     for (const link of this.peerLinks.values()) link.close(1001, 'region links moved to another instance');
   }
 
-  /** Peer regions another instance of this region linked with first: changes here are marked for them too. */
-  private async refreshKnownPeers(): Promise<void> {
-    try {
-      for (const [region, storageId] of await this.store.knownPeers()) if (!this.known.has(region)) this.known.set(region, storageId);
-    } catch (err) {
-      this.log.warn({ err }, 'could not read the peer regions known to storage');
-    }
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.known.stop();
     this.stopUnopenedFeed?.();
     for (const dialer of this.dialers) dialer.stop();
     for (const link of this.peerLinks.values()) link.close(1001, 'region shutting down');
@@ -259,7 +246,7 @@ export class Replicator implements RoomListener {
       if (region) seen.add(region);
       out.push(await this.peerStatus(region, dialer.url.toString()));
     }
-    for (const region of this.known.keys()) if (!seen.has(region)) out.push(await this.peerStatus(region, null));
+    for (const region of this.known.names()) if (!seen.has(region)) out.push(await this.peerStatus(region, null));
     return out;
   }
 
@@ -326,22 +313,8 @@ export class Replicator implements RoomListener {
     if (existing && !existing.isClosed) existing.close(1000, 'duplicate link');
     this.publicUrls.set(region, peer.peerPublicUrl);
     this.log.info({ peer: region, role, address }, 'cluster link up');
-    const previousStorage = this.known.get(region);
-    if (!this.known.has(region) || previousStorage !== peer.peerStorageId) {
-      // First contact ever, or its data was replaced: compare everything once. Known first, so
-      // every change from now on marks it dirty; remembered last, once the backlog is complete.
-      this.known.set(region, peer.peerStorageId);
-      if (this.options.peerRefreshMs !== undefined) {
-        // Several instances: the others must mark their changes for this region before the
-        // documents are marked all at once (a change stored in between would be marked by
-        // neither). Remembered as pending first (a restart then compares everything again).
-        await this.store.rememberPeer(region, '');
-        await new Promise((resolve) => setTimeout(resolve, 2.5 * this.options.peerRefreshMs!));
-      }
-      const marked = await this.store.markAllDirty(region);
-      this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
-      if (peer.peerStorageId !== undefined) await this.store.rememberPeer(region, peer.peerStorageId);
-    }
+    // First contact ever, or its data was replaced: every document is compared once.
+    await this.known.linked(region, peer.peerStorageId);
     this.catchUp.run(link);
     return link;
   }
@@ -421,7 +394,7 @@ export class Replicator implements RoomListener {
   private async localAccessChanged(docId: string, _access: AccessState): Promise<void> {
     // The API stored it already; read it back whole (documentDeleted reports only the flag) and
     // mark it dirty, so a peer that is down gets it in catch-up.
-    const peers = Array.from(this.known.keys());
+    const peers = this.known.names();
     const access = await this.store.updateAccess(docId, (current) => current, { dirtyFor: peers });
     for (const link of this.peerLinks.values()) link.send({ type: 'access', docId, access });
   }
