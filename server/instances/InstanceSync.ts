@@ -370,7 +370,7 @@ export class InstanceSync implements RoomListener {
       tracked.forgetSenders();
       this.publish(tracked.docId, { type: 'presenceQuery' });
     }
-    void this.reconciling.all(true);
+    this.reconciling.allNowAndSoon();
   }
 
   // --- storage: the truth -------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import type { StorageReconciler } from './StorageReconciler';
 import type { TrackedDocument } from './TrackedDocument';
 
-/** After a gap or a load, storage is read at once and once more this much later (the sender stores within ~50 ms). */
+/** After a gap, a load or the bus coming back, storage is read at once and once more this much later (the sender stores within ~50 ms). */
 const FOLLOW_UP_MS = 250;
 /** Documents read from storage at once by a pass. */
 const RECONCILE_CONCURRENCY = 8;
@@ -18,6 +18,7 @@ export class ReconcileSchedule {
   private passAgain = false;
   /** The next pass follows a loss of messages (see all). */
   private passLossLikely = false;
+  private followUpPass: NodeJS.Timeout | null = null;
 
   /** When the last pass started (performance.now()); a document is read as it loads, so none is due at start. */
   private lastPassAt = performance.now();
@@ -29,6 +30,21 @@ export class ReconcileSchedule {
     /** While the bus is up, a timer pass runs at most this often. */
     private readonly healthyIntervalMs: number,
   ) {}
+
+  /**
+   * After messages were lost (the subscriber was down): a pass now, and one more shortly after,
+   * for what was published just before the bus came back and stored by its sender only after
+   * the first pass read storage (no gap will show it: the senders' sequences start afresh).
+   */
+  allNowAndSoon(): void {
+    void this.all(true);
+    if (this.followUpPass) return;
+    this.followUpPass = setTimeout(() => {
+      this.followUpPass = null;
+      void this.all(true);
+    }, FOLLOW_UP_MS);
+    this.followUpPass.unref();
+  }
 
   /** The timer's: a pass at every tick while the bus is down, else once healthyIntervalMs has passed. */
   tick(busUp: boolean): void {
@@ -75,6 +91,7 @@ export class ReconcileSchedule {
 
   stop(): void {
     this.stopped = true;
+    if (this.followUpPass) clearTimeout(this.followUpPass);
   }
 
   private async pass(lossLikely: boolean): Promise<void> {

@@ -62,7 +62,7 @@ async function measure(config: Config, seconds: number, seed: number, subscriber
       warmupSeconds: 1,
       seed,
       subscriberDrops,
-      // Concord reads every open document from storage every second: wait longer than that.
+      // Concord reads storage at once (and 250 ms later) after a loss it sees, and every 5 s anyway.
       drainQuietMs: subscriberDrops ? 3_000 : 2_000,
       drainMaxMs: 30_000,
     });
