@@ -7,7 +7,14 @@
  */
 import * as Y from 'yjs';
 import { Samples } from '../stats';
-import type { BenchClient } from './BenchClient';
+import type { ReceivedUpdate } from './BenchClient';
+
+/** What measuring needs of a client: a BenchClient, or one recorded in another process. */
+export interface DeliveryRecord {
+  readonly received: readonly ReceivedUpdate[];
+  /** A writer's operations: when each was applied locally, indexed by its Yjs clock. */
+  readonly appliedAt: readonly number[];
+}
 
 export interface Window {
   start: number;
@@ -21,7 +28,7 @@ export interface Deliveries {
   inWindow: number;
 }
 
-export function measureDeliveries(clients: BenchClient[], writersById: Map<number, BenchClient>, window: Window): Deliveries {
+export function measureDeliveries(clients: readonly DeliveryRecord[], writersById: ReadonlyMap<number, DeliveryRecord>, window: Window): Deliveries {
   const latencies = new Samples();
   let inWindow = 0;
   for (const observer of clients) {

@@ -5,18 +5,15 @@
  * local (clients of the writer's region) and cross-region (clients of the other regions). Built
  * from the load benchmark's parts: BenchClient, runWriters, measureDeliveries, convergence.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mintDocument } from '../../../lib/auth/capabilities';
-import { seededRandom } from '../../support/fuzzFrames';
-import { BenchClient } from '../load/BenchClient';
-import { checkConvergence, holdsExactly, type ConvergenceResult, type Replica } from '../load/convergence';
-import { yWebsocketFraming, type BenchDocument } from '../load/framing';
+import { checkConvergence, type ConvergenceResult, type Replica } from '../load/convergence';
+import type { BenchDocument } from '../load/framing';
 import { measureDeliveries, type Window } from '../load/latency';
 import { cpuMillis, isAlive, peakRssBytes } from '../load/processStats';
-import { runWriters } from '../load/writers';
 import { percentile, Samples } from '../stats';
 import { withTimeout } from '../waiting';
-import { BenchRegions, clientHeaders, type BenchRegion } from './BenchRegions';
+import { BenchRegions, type BenchRegion } from './BenchRegions';
+import { ClientGroup, type RecordedClient } from './ClientGroup';
 
 export interface RegionLagSpec {
   /** 1 = one plain relay (no REGION): the baseline. */
@@ -52,11 +49,13 @@ export interface RegionLagResult {
   deliveriesPerSecond: number;
   expectedDeliveriesPerSecond: number;
   regions: { name: string; peakRss: number; cpuMsPerSecond: number }[];
-  /** CPU the benchmark process itself (the clients) used per second of the window. */
+  /** Processes the clients ran in (each region's clients in processes of their own, 20 per process). */
+  loadGeneratorProcesses: number;
+  /** CPU the client processes used together, per second of writing (warm-up included). */
   loadGeneratorCpuMsPerSecond: number;
   /**
-   * The load generator's own event-loop delay over warm-up and window (ms): every client's
-   * arrival time is read on this one loop, so a stall here shows as latency of every delivery.
+   * The largest event-loop delay (p99, max; ms) of any client process while writing: a client's
+   * arrival times are read on its process's loop, so a stall there shows as latency.
    */
   loadGeneratorLoopDelay: { p99: number; max: number };
   /** Largest lagSeconds and backlog any region reported of any peer during the window (sampled each second). */
@@ -74,59 +73,65 @@ export interface RegionLagResult {
 const REGION_NAMES = ['a', 'b', 'c', 'd', 'e'];
 const CONNECT_TIMEOUT_MS = 60_000;
 const SETTLE_MS = 500;
-const DRAIN_QUIET_MS = 3_000;
-const DRAIN_MAX_MS = 30_000;
 const BACKLOG_TIMEOUT_MS = 30_000;
-const LOOP_DELAY_RESOLUTION_MS = 5;
+/** Clients per load-generator process: each region's clients have processes of their own. */
+const CLIENTS_PER_PROCESS = 20;
+const WRITERS_LEAD_MS = 200;
 
 export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOptions): Promise<RegionLagResult> {
   if (spec.regions < 1 || spec.regions > REGION_NAMES.length) throw new RangeError(`1 to ${REGION_NAMES.length} regions`);
   const log = options.log ?? (() => undefined);
   const names = REGION_NAMES.slice(0, spec.regions);
   const cluster = await BenchRegions.start({ names, linked: spec.regions > 1, delayMs: spec.delayMs });
-  const clients = new Map<BenchRegion, BenchClient[]>();
-  const activity = { lastFrameAt: performance.now() };
+  const groups: { region: BenchRegion; group: ClientGroup }[] = [];
   try {
     if (spec.regions > 1) await cluster.untilLinked();
     const caps = mintDocument();
     const doc: BenchDocument = { name: caps.docId, token: caps.edit };
-    let n = 0;
-    for (const region of cluster.regions) {
-      const framing = yWebsocketFraming((d) => `${region.wsUrl}/${d.name}?token=${d.token}`);
-      clients.set(
-        region,
-        Array.from(
-          { length: spec.clientsPerRegion },
-          (_, i) => new BenchClient({ framing, doc, writer: i < spec.writersPerRegion, headers: clientHeaders(n++), onFrame: () => (activity.lastFrameAt = performance.now()) }),
-        ),
-      );
-    }
-    const all = [...clients.values()].flat();
-    await withTimeout(Promise.all(all.map((c) => c.ready)), CONNECT_TIMEOUT_MS, 'clients to connect');
+    const plan = groupPlan(cluster.regions, spec);
+    let firstClientIndex = 0;
+    const started = await withTimeout(
+      Promise.all(
+        plan.map(({ region, clients, writers }, index) => {
+          const groupSpec = { wsUrl: region.wsUrl, doc, clients, writers, opsPerSecond: spec.opsPerSecond, seed: options.seed * 1000 + index, slot: { index, of: plan.length }, firstClientIndex };
+          firstClientIndex += clients;
+          return ClientGroup.start(groupSpec).then(({ group }) => {
+            groups.push({ region, group });
+            return group;
+          });
+        }),
+      ),
+      CONNECT_TIMEOUT_MS,
+      'clients to connect',
+    );
     await sleep(SETTLE_MS);
-    log(`${all.length} clients connected to ${names.length} region(s), links ${spec.regions > 1 ? `up, ${spec.delayMs} ms one-way` : 'none'}`);
+    log(`${firstClientIndex} clients in ${started.length} process(es) connected to ${names.length} region(s), links ${spec.regions > 1 ? `up, ${spec.delayMs} ms one-way` : 'none'}`);
 
     // Start-up logs warnings by design (both sides dial, one of the two links is closed): count from here.
     const logsFrom = cluster.logMark();
-    const writers = all.filter((c) => c.isWriter);
     const sampler = new HealthSampler(cluster);
-    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-    loopDelay.enable();
-    const window = await writeThroughWindow(cluster, writers, spec, options, sampler);
-    loopDelay.disable();
+    const window = await writeThroughWindow(cluster, groups.map((g) => g.group), options, spec.regions > 1 ? sampler : null);
     const writersDone = performance.now();
-    log(`writers done: ${writers.reduce((sum, w) => sum + w.appliedAt.length, 0)} operations`);
+    log(`writers done: ${window.operations} operations`);
 
+    // Timed from now, while each group waits until nothing has arrived for a while and hands over its records.
+    const backlogsEmpty = spec.regions > 1 ? untilBacklogsEmpty(cluster, writersDone) : Promise.resolve(null);
+    backlogsEmpty.catch(() => undefined); // awaited below
+    const collected = await Promise.all(groups.map(async ({ region, group }) => ({ region, clients: await group.collect() })));
+    const clients = new Map<BenchRegion, RecordedClient[]>(cluster.regions.map((r) => [r, []]));
+    for (const { region, clients: list } of collected) clients.get(region)!.push(...list);
+    const all = [...clients.values()].flat();
+    const writers = all.filter((c) => c.isWriter);
     const expected = new Map<number, number>(writers.map((w) => [w.clientId, w.appliedAt.length]));
     const replicas: Replica[] = [];
-    for (const [region, list] of clients) {
-      list.forEach((c, i) => replicas.push({ label: `region ${region.name} client ${i} (${c.isWriter ? 'writer' : 'reader'})`, documentName: doc.name, doc: c.materialize() }));
-    }
-    await drain(replicas, expected, activity);
-    const backlogEmptyAfterMs = spec.regions > 1 ? await untilBacklogsEmpty(cluster, writersDone) : null;
-
     const writerLabels = new Map<number, string>();
-    for (const [region, list] of clients) list.forEach((c, i) => c.isWriter && writerLabels.set(c.clientId, `region ${region.name} writer ${i}`));
+    for (const [region, list] of clients) {
+      list.forEach((c, i) => {
+        replicas.push({ label: `region ${region.name} client ${i} (${c.isWriter ? 'writer' : 'reader'})`, documentName: doc.name, doc: c.materialize() });
+        if (c.isWriter) writerLabels.set(c.clientId, `region ${region.name} writer ${i}`);
+      });
+    }
+    const backlogEmptyAfterMs = await backlogsEmpty;
     const convergence = checkConvergence(replicas, new Map([[doc.name, expected]]), writerLabels);
     noteTrouble(convergence, cluster, all);
 
@@ -141,12 +146,9 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
       deliveriesPerSecond: inWindow / seconds,
       expectedDeliveriesPerSecond: spec.regions * spec.writersPerRegion * spec.opsPerSecond * (clientsTotal - 1),
       regions: cluster.regions.map((r) => ({ name: r.name, peakRss: peakRssBytes(r.pid), cpuMsPerSecond: window.cpuMs.get(r.name)! / seconds })),
-      loadGeneratorCpuMsPerSecond: window.ownCpuMs / seconds,
-      // The histogram records whole intervals between its timer's runs: less the resolution, that is delay.
-      loadGeneratorLoopDelay: {
-        p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
-        max: Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
-      },
+      loadGeneratorProcesses: groups.length,
+      loadGeneratorCpuMsPerSecond: window.clientCpuMsPerSecond,
+      loadGeneratorLoopDelay: window.clientLoopDelay,
       maxLagSeconds: sampler.maxLagSeconds,
       maxBacklogDocuments: sampler.maxBacklogDocuments,
       backlogEmptyAfterMs,
@@ -155,9 +157,25 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
       errors,
     };
   } finally {
-    for (const c of [...clients.values()].flat()) c.close();
+    await Promise.all(groups.map(({ group }) => group.close()));
     await cluster.close();
   }
+}
+
+/**
+ * Client processes: every region's clients in groups of at most CLIENTS_PER_PROCESS, each group
+ * with its share of the region's writers.
+ */
+function groupPlan(regions: readonly BenchRegion[], spec: RegionLagSpec): { region: BenchRegion; clients: number; writers: number }[] {
+  const plan: { region: BenchRegion; clients: number; writers: number }[] = [];
+  const count = Math.ceil(spec.clientsPerRegion / CLIENTS_PER_PROCESS);
+  for (const region of regions) {
+    for (let g = 0; g < count; g++) {
+      const share = (total: number) => Math.floor((total * (g + 1)) / count) - Math.floor((total * g) / count);
+      plan.push({ region, clients: share(spec.clientsPerRegion), writers: share(spec.writersPerRegion) });
+    }
+  }
+  return plan;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -176,11 +194,11 @@ function spread(samples: Samples): Spread {
 }
 
 /** Per region: its clients against its own writers (local) and against every other region's (cross-region). */
-function splitLatencies(clients: Map<BenchRegion, BenchClient[]>, window: Window): { local: Samples; crossRegion: Samples; inWindow: number } {
+function splitLatencies(clients: Map<BenchRegion, RecordedClient[]>, window: Window): { local: Samples; crossRegion: Samples; inWindow: number } {
   const local = new Samples();
   const crossRegion = new Samples();
   let inWindow = 0;
-  const byId = (list: BenchClient[]) => new Map(list.filter((c) => c.isWriter).map((w) => [w.clientId, w]));
+  const byId = (list: RecordedClient[]) => new Map(list.filter((c) => c.isWriter).map((w) => [w.clientId, w]));
   for (const [region, observers] of clients) {
     const others = [...clients].filter(([r]) => r !== region).flatMap(([, list]) => list);
     for (const [into, writers] of [
@@ -198,47 +216,41 @@ function splitLatencies(clients: Map<BenchRegion, BenchClient[]>, window: Window
 interface MeasuredWindow extends Window {
   /** CPU time each region's process used during the window. */
   cpuMs: Map<string, number>;
-  /** CPU time this process (the load generator) used during the window. */
-  ownCpuMs: number;
+  /** The client processes together: CPU per second while their writers wrote (warm-up included). */
+  clientCpuMsPerSecond: number;
+  /** The largest event-loop delay p99 and max of any client process while writing (ms). */
+  clientLoopDelay: { p99: number; max: number };
+  operations: number;
 }
 
 /** Writers write through the warm-up and the window; each region's CPU is read when it opens and closes. */
-async function writeThroughWindow(
-  cluster: BenchRegions,
-  writers: BenchClient[],
-  spec: RegionLagSpec,
-  options: RegionLagOptions,
-  sampler: HealthSampler,
-): Promise<MeasuredWindow> {
-  const opensAt = performance.now() + options.warmupSeconds * 1000;
+async function writeThroughWindow(cluster: BenchRegions, groups: ClientGroup[], options: RegionLagOptions, sampler: HealthSampler | null): Promise<MeasuredWindow> {
+  // A moment ahead, so every group's writers start together.
+  const startAt = performance.now() + WRITERS_LEAD_MS;
+  const opensAt = startAt + options.warmupSeconds * 1000;
   const closesAt = opensAt + options.seconds * 1000;
-  const ownCpuMs = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  };
   const readCpuAt = (at: number) =>
-    new Promise<{ at: number; cpu: Map<string, number>; own: number }>((resolve) =>
+    new Promise<{ at: number; cpu: Map<string, number> }>((resolve) =>
       setTimeout(
         // A region that died has no /proc entry: NaN here, and the run fails on it (noteTrouble), not the benchmark.
-        () => resolve({ at: performance.now(), cpu: new Map(cluster.regions.map((r) => [r.name, isAlive(r.pid) ? cpuMillis(r.pid) : Number.NaN])), own: ownCpuMs() }),
+        () => resolve({ at: performance.now(), cpu: new Map(cluster.regions.map((r) => [r.name, isAlive(r.pid) ? cpuMillis(r.pid) : Number.NaN])) }),
         Math.max(0, at - performance.now()),
       ),
     );
-  if (spec.regions > 1) sampler.start();
+  sampler?.start();
   try {
-    const [, opened, closed] = await Promise.all([
-      runWriters(writers, spec.opsPerSecond, performance.now(), closesAt, seededRandom(options.seed)),
-      readCpuAt(opensAt),
-      readCpuAt(closesAt),
-    ]);
+    const [written, opened, closed] = await Promise.all([Promise.all(groups.map((g) => g.write(startAt, closesAt))), readCpuAt(opensAt), readCpuAt(closesAt)]);
+    const writingSeconds = (closesAt - startAt) / 1000;
     return {
       start: opened.at,
       end: closed.at,
       cpuMs: new Map([...closed.cpu].map(([name, ms]) => [name, ms - opened.cpu.get(name)!])),
-      ownCpuMs: closed.own - opened.own,
+      clientCpuMsPerSecond: written.reduce((sum, w) => sum + w.cpuMs, 0) / writingSeconds,
+      clientLoopDelay: { p99: Math.max(...written.map((w) => w.loopDelay.p99)), max: Math.max(...written.map((w) => w.loopDelay.max)) },
+      operations: written.reduce((sum, w) => sum + w.operations, 0),
     };
   } finally {
-    await sampler.stop();
+    await sampler?.stop();
   }
 }
 
@@ -276,19 +288,6 @@ class HealthSampler {
   }
 }
 
-/** Waits until every replica holds exactly what the writers wrote, or nothing arrived for a while. */
-async function drain(replicas: Replica[], expected: Map<number, number>, activity: { lastFrameAt: number }): Promise<void> {
-  // Building the readers' replicas blocked the event loop: the quiet period starts now.
-  const started = performance.now();
-  activity.lastFrameAt = started;
-  for (;;) {
-    const now = performance.now();
-    if (replicas.every((r) => holdsExactly(r.doc, expected))) return;
-    if (now - activity.lastFrameAt > DRAIN_QUIET_MS || now - started > DRAIN_MAX_MS) return;
-    await sleep(20);
-  }
-}
-
 /** Time from `since` until no region has a backlog for any peer (catch-up confirmed everything). */
 async function untilBacklogsEmpty(cluster: BenchRegions, since: number): Promise<number> {
   await cluster.until('every backlog to empty after the writers stopped', BACKLOG_TIMEOUT_MS, async () => {
@@ -301,7 +300,7 @@ async function untilBacklogsEmpty(cluster: BenchRegions, since: number): Promise
 }
 
 /** A region that died, closed clients or logged errors fails the run, whatever the replicas say. */
-function noteTrouble(convergence: ConvergenceResult, cluster: BenchRegions, clients: BenchClient[]): void {
+function noteTrouble(convergence: ConvergenceResult, cluster: BenchRegions, clients: RecordedClient[]): void {
   const closed = clients.filter((c) => c.closedAfterReady !== null);
   if (closed.length) {
     convergence.passed = false;

@@ -117,7 +117,7 @@ export const regionLag: Scenario = {
     }
 
     const header =
-      '| configuration | local p50 | local p95 | local p99 | cross-region p50 | cross-region p95 | cross-region p99 | deliveries/s (target) | relay CPU per region | load generator CPU | load generator event-loop delay p99 / max | peak RSS per region | backlogs empty after writers stop | max lag seen |';
+      '| configuration | local p50 | local p95 | local p99 | cross-region p50 | cross-region p95 | cross-region p99 | deliveries/s (target) | relay CPU per region | CPU of the client processes (together) | client process event-loop delay p99 / max (worst) | peak RSS per region | backlogs empty after writers stop | max lag seen |';
     const table = [header, `|${' --- |'.repeat(14)}`];
     for (const config of LAG_CONFIGS) {
       const pick = (f: (r: RegionLagResult) => number | null, unit: Unit) => formatValue(of(config.key, f), unit);
@@ -145,7 +145,7 @@ export const regionLag: Scenario = {
           `Regions are relay processes on loopback with fresh data directories; links run through TCP proxies adding the one-way delay to every chunk (server/dev/tcpProxy.ts), clients connect to their region directly. ` +
           `Local: a writer's operation → the other clients of its region; cross-region: → every client of the other regions. 1 region is a plain relay (no REGION), with one region's share (${LOAD.clientsPerRegion} clients, ${LOAD.writersPerRegion} writers) or with all ${REGIONS * LOAD.clientsPerRegion} clients and ${REGIONS * LOAD.writersPerRegion} writers (each of the ${REGIONS} regions carries that document traffic too). ` +
           `Relay CPU and peak RSS: the busiest region's process. Max lag: the largest lagSeconds any region's /healthz showed, sampled each second. ` +
-          `Load generator event-loop delay: every client runs in the benchmark process, so a stall of its loop delays the arrival time of every delivery in flight (local and cross-region alike).`,
+          `Clients run in processes of their own, 20 to a process, each region's in its own (tests/bench/regions/ClientGroup.ts): a client's arrival times are read on its process's event loop, so the worst loop delay of a client process is shown beside the latencies; their CPU is per second of writing, warm-up included.`,
         `Region log warnings once the writers started (start-up ones are expected: both sides dial, one link of two is closed): ${warnings.length ? `${warnings.length} (${[...new Set(warnings)].slice(0, 5).join('; ')})` : 'none'}.`,
       ],
     };
