@@ -12,8 +12,8 @@
  *
  * A region may be several instances (`instances`, issue #13): relay processes sharing the
  * region's data directory (SQLite, WAL) and a private redis-server, named `<region>1…`. Its link
- * proxy leads to the first instance only; the instance holding the region links dials out, so
- * the link comes up whichever holds them. Its /healthz is read from the holder.
+ * proxy leads to the instance that took the region links at start (the others answer a dial
+ * with 503), and its /healthz is read from the holder.
  */
 import { forwardedFor } from '../peers/concord';
 import { startRedisServer, type RedisServer } from '../../support/redisServer';
@@ -195,6 +195,19 @@ export class BenchRegions {
     this.dirs.removeAll();
   }
 
+  /** The instance of a region of several that holds its links (it takes them as it starts). */
+  private async linkHolder(name: string, instances: RelayProcess[]): Promise<RelayProcess> {
+    let holder: RelayProcess | undefined;
+    await this.until(`an instance of ${name} to hold the region links`, 30_000, async () => {
+      for (const instance of instances) {
+        const body = (await (await fetch(`${instance.url}/healthz`)).json()) as { links?: { here: boolean } };
+        if (body.links?.here) holder = instance;
+      }
+      return holder !== undefined;
+    });
+    return holder!;
+  }
+
   private linkProxies(): LinkProxies {
     if (!this.proxies) throw new RangeError('these regions are not linked');
     return this.proxies;
@@ -226,7 +239,7 @@ export class BenchRegions {
           Array.from({ length: count }, (_, i) => startRelayProcess(dataDir, count > 1 ? { ...env, INSTANCE_ID: `${name}${i + 1}` } : env)),
         );
         const relay = instances[0]!;
-        await this.proxies?.setTarget(name, relay.port);
+        await this.proxies?.setTarget(name, count > 1 ? (await this.linkHolder(name, instances)).port : relay.port);
         return { name, process: relay, instances, pid: relay.child.pid!, wsUrl: relay.wsUrl, dataDir };
       }),
     );
