@@ -17,7 +17,6 @@ import { RedisBus } from './instances/RedisBus';
 import { RegionConnectionSlots } from './instances/RegionConnectionSlots';
 import { RedisLinkLease } from './replication/RegionLinkLease';
 import type { DocumentStore } from './storage/DocumentStore';
-import { PostgresStore } from './storage/PostgresStore';
 import { SqliteStore } from './storage/SqliteStore';
 import type { NextMode } from './nextApp';
 
@@ -68,7 +67,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.logger ?? createLogger(options.logLevel ?? 'info');
   const store =
     options.store ??
-    (options.databaseUrl ? await PostgresStore.open(options.databaseUrl, { log }) : new SqliteStore(options.dataDir ?? './data'));
+    // pg is loaded only when it is used (an idle SQLite relay does not hold it).
+    (options.databaseUrl ? await (await import('./storage/PostgresStore')).PostgresStore.open(options.databaseUrl, { log }) : new SqliteStore(options.dataDir ?? './data'));
   // The gauges read the relay's stats only at scrape time, after it exists.
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
   const relayOptions = { ...DEFAULT_RELAY_OPTIONS, ...options.relay };

@@ -14,12 +14,9 @@ import { readBody } from './readBody';
 import { escapeHtml, fragmentToHtml } from './toHtml';
 import { markdownTitle, toMarkdown } from './toMarkdown';
 
-export const EXPORT_FORMATS = ['txt', 'md', 'html'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import type { ExportFormat } from './exportFormats';
 
-export function isExportFormat(value: unknown): value is ExportFormat {
-  return typeof value === 'string' && (EXPORT_FORMATS as readonly string[]).includes(value);
-}
+export { EXPORT_FORMATS, isExportFormat, type ExportFormat } from './exportFormats';
 
 export interface ExportedDocument {
   body: string;

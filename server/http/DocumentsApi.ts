@@ -15,7 +15,7 @@ import {
   type DocumentCapabilities,
   type Role,
 } from '../../lib/auth/capabilities';
-import { EXPORT_FORMATS, exportDocument, isExportFormat } from '../../lib/documents/exportDocument';
+import { EXPORT_FORMATS, isExportFormat } from '../../lib/documents/exportFormats';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import { authorize } from '../auth/authorize';
@@ -105,6 +105,8 @@ export class DocumentsApi {
     }
     const auth = await this.authorise(req, res, rawId, url, 'view');
     if (!auth) return;
+    // Loaded on first use: an idle relay does not hold the Markdown and HTML serialisers.
+    const { exportDocument } = await import('../../lib/documents/exportDocument');
     const exported = exportDocument(await this.readDocument(auth.docId), format);
     // HTML is always a download: rendering user content on our origin would be an XSS vector.
     sendText(res, 200, exported.body, {
