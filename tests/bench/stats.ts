@@ -14,6 +14,12 @@ export function median(values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
+/** The median over runs of `pick`, leaving out runs that threw and values that are missing or not finite. */
+export function medianOf<T>(runs: readonly (T | Error)[], pick: (r: T) => number | null): number {
+  const values = runs.filter((r): r is T => !(r instanceof Error)).map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+  return values.length ? median(values) : Number.NaN;
+}
+
 /** A growable list of numbers that sorts without boxing (hundreds of thousands of latencies). */
 export class Samples {
   private data = new Float64Array(1024);

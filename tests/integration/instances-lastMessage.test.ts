@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
-import { mintDocument } from '../../lib/auth/capabilities';
+import { mintDocument, type DocumentCapabilities } from '../../lib/auth/capabilities';
 import { startServer, type RunningServer } from '../../server/startServer';
 import { SqliteStore } from '../../server/storage/SqliteStore';
 import { connectClient, type NodeClient } from '../support/nodeClient';
@@ -59,6 +59,21 @@ async function connectionIds(admin: Redis, type: 'normal' | 'pubsub', name: stri
   return list.split('\n').filter((line) => line.includes(`name=${name}`)).map((line) => /\bid=(\d+)/.exec(line)![1]!);
 }
 
+/** One document with a client on each server and an edit that crossed live between them. */
+async function liveDocument(a: RunningServer, b: RunningServer): Promise<{ caps: DocumentCapabilities; onA: NodeClient; onB: NodeClient }> {
+  const caps = mintDocument();
+  const client = (server: RunningServer): NodeClient => {
+    const c = connectClient(server.wsUrl, caps.docId, caps.edit);
+    cleanups.push(() => c.destroy());
+    return c;
+  };
+  const [onA, onB] = [client(a), client(b)];
+  await Promise.all([onA.synced, onB.synced]);
+  onA.doc.getText('t').insert(0, 'live ');
+  await vi.waitFor(() => expect(onB.doc.getText('t').toString()).toBe('live '));
+  return { caps, onA, onB };
+}
+
 describe('a lost last message between instances', () => {
   it('is read from storage as soon as its sender\'s publisher is back, not at the next timer read', async () => {
     const redis = await startRedisServer();
@@ -86,16 +101,7 @@ describe('a lost last message between instances', () => {
     const b = await start('b', storeOfB);
     expect(await publisherIds(admin)).toHaveLength(2);
 
-    const caps = mintDocument();
-    const client = (server: RunningServer): NodeClient => {
-      const c = connectClient(server.wsUrl, caps.docId, caps.edit);
-      cleanups.push(() => c.destroy());
-      return c;
-    };
-    const [onA, onB] = [client(a), client(b)];
-    await Promise.all([onA.synced, onB.synced]);
-    onA.doc.getText('t').insert(0, 'live ');
-    await vi.waitFor(() => expect(onB.doc.getText('t').toString()).toBe('live '));
+    const { caps, onA, onB } = await liveDocument(a, b);
     // B read storage right after its load and once more a moment later; nothing more until an hour.
     await vi.waitFor(() => expect(storeOfB.readsSince).toBe(2));
 
@@ -143,16 +149,7 @@ describe('a lost last message between instances', () => {
     const b = await start('b', storeOfB);
     const subscriberOfB = (await connectionIds(admin, 'pubsub', 'concord-subscriber')).find((id) => !subscribersBeforeB.includes(id));
 
-    const caps = mintDocument();
-    const client = (server: RunningServer): NodeClient => {
-      const c = connectClient(server.wsUrl, caps.docId, caps.edit);
-      cleanups.push(() => c.destroy());
-      return c;
-    };
-    const [onA, onB] = [client(a), client(b)];
-    await Promise.all([onA.synced, onB.synced]);
-    onA.doc.getText('t').insert(0, 'live ');
-    await vi.waitFor(() => expect(onB.doc.getText('t').toString()).toBe('live '));
+    const { caps, onA, onB } = await liveDocument(a, b);
     await vi.waitFor(() => expect(storeOfB.readsSince).toBe(2));
 
     // B's subscriber is cut and kept away; A publishes an edit B never receives, and stores it late.

@@ -6,9 +6,9 @@
  * meanwhile is lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
+import { freePort } from '../bench/peers/childServer';
 import { killOnExit } from './killOnExit';
 
 const START_TIMEOUT_MS = 10_000;
@@ -94,14 +94,3 @@ async function spawnRedis(port: number): Promise<ChildProcess> {
   return child;
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -11,7 +11,7 @@ import { Deployment, type DeploymentSpec } from '../instances/Deployment';
 import { runSpreadLoad, type SpreadResult } from '../instances/runSpreadLoad';
 import type { LoadSpec } from '../load/runLoad';
 import type { Figure, Scenario, ScenarioResult, Unit } from '../scenario';
-import { median } from '../stats';
+import { medianOf } from '../stats';
 
 /**
  * 5 writers per document, as in the load scenario docs-2x20, at 2 ops/s each, as in doc-1x500:
@@ -70,11 +70,6 @@ async function measure(config: Config, seconds: number, seed: number, subscriber
   } finally {
     await deployment.stop();
   }
-}
-
-function medianOf(runs: SpreadResult[], pick: (r: SpreadResult) => number | null): number {
-  const values = runs.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
-  return values.length ? median(values) : Number.NaN;
 }
 
 export const instances: Scenario = {

@@ -8,7 +8,7 @@ import { formatValue } from '../format';
 import { runRegionCatchUp, type CatchUpResult } from '../regions/regionCatchUp';
 import { runRegionLag, type RegionLagResult, type RegionLagSpec } from '../regions/regionLag';
 import type { Figure, Scenario, ScenarioResult, Unit } from '../scenario';
-import { median } from '../stats';
+import { medianOf } from '../stats';
 
 const LOAD = { clientsPerRegion: 20, writersPerRegion: 5, opsPerSecond: 10 };
 const REGIONS = 3;
@@ -48,12 +48,6 @@ function figure(name: string, value: number, unit: Unit): Figure {
 
 function ratio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}×` : '—';
-}
-
-/** The median over runs of `pick` (runs that threw are left out). */
-function medianOf<T>(runs: (T | Error)[], pick: (r: T) => number | null): number {
-  const values = runs.filter((r): r is T => !(r instanceof Error)).map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
-  return values.length ? median(values) : Number.NaN;
 }
 
 export const regionLag: Scenario = {
