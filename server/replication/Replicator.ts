@@ -21,12 +21,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { mergeAccess, sameAccess, INITIAL_ACCESS, type AccessState } from '../../lib/auth/capabilities';
-import { documentDigest } from '../../lib/protocol/documentDigest';
-import { EMPTY_STATE, encodeState } from './stateCoverage';
-import { CatchUp, type HeldDocument } from './CatchUp';
-import { isDocId } from '../../lib/ids';
-import type { BacklogEntry, DocumentStore } from '../storage/DocumentStore';
+import type { AccessState } from '../../lib/auth/capabilities';
+import { CatchUp } from './CatchUp';
+import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import type { Room } from '../relay/Room';
 import type { RoomListener } from '../relay/RoomListener';
@@ -39,8 +36,8 @@ import { Dialer } from './Dialer';
 import { SerialByKey } from './SerialByKey';
 import { SoleInstanceLease, type LinkLease } from './RegionLinkLease';
 import { KnownPeers } from './KnownPeers';
+import { PeerMessages } from './PeerMessages';
 import { CLUSTER_LINK_PATH } from './linkFrames';
-import type { DocumentState, ReplicationMessage } from './replicationFrames';
 
 
 export interface ReplicatorOptions {
@@ -109,6 +106,7 @@ export class Replicator implements RoomListener {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
   private readonly dialers = new Set<Dialer>();
   private readonly catchUp: CatchUp;
+  private readonly messages: PeerMessages;
   /** Each link's messages for one document are handled in arrival order. */
   private readonly inbox = new SerialByKey();
   private timer: NodeJS.Timeout | null = null;
@@ -124,8 +122,9 @@ export class Replicator implements RoomListener {
     private readonly log: Logger,
     private readonly options: ReplicatorOptions,
   ) {
+    this.messages = new PeerMessages(relay, store, log, options.readStored);
     this.catchUp = new CatchUp(
-      { store, log, hold: (docId) => this.hold(docId), mergeAccess: (link, docId, access) => this.mergeAccess(link, docId, access) },
+      { store, log, hold: (docId) => this.messages.hold(docId), mergeAccess: (link, docId, access) => this.messages.mergeAccess(link, docId, access) },
       { concurrency: options.catchUpConcurrency, maxBufferedBytes: options.maxBufferedBytes },
     );
     this.lease = options.lease ?? new SoleInstanceLease();
@@ -305,7 +304,7 @@ export class Replicator implements RoomListener {
       }
     }
     const link = new PeerLink(peer, role === 'dialer', channel, () => ws.bufferedAmount, {
-      onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.receive(l, message)),
+      onMessage: (l, message) => void this.inbox.run(`${l.region}\u0000${message.docId}`, () => this.messages.receive(l, message)),
       onClosed: (l) => this.linkClosed(l),
     }, this.log, this.trafficWith(region));
     this.peerLinks.set(region, link);
@@ -344,97 +343,12 @@ export class Replicator implements RoomListener {
     for (const docId of this.relay.loadedDocIds()) this.relay.loadedRoom(docId)?.forgetPeer(link.origin);
   }
 
-  private async receive(link: PeerLink, message: ReplicationMessage): Promise<void> {
-    if (!isDocId(message.docId)) {
-      this.log.error({ peer: link.region }, 'replication frame names an invalid document id; ignored');
-      return;
-    }
-    try {
-      switch (message.type) {
-        case 'update':
-          await this.applyUpdate(link, message.docId, message.update);
-          return;
-        case 'presence':
-          this.relay.loadedRoom(message.docId)?.applyRemotePresence(link.origin, message.update);
-          return;
-        case 'access':
-          await this.mergeAccess(link, message.docId, message.access);
-          return;
-        case 'state':
-          await this.answerState(link, message);
-          return;
-        case 'stateReply':
-          return;
-      }
-    } catch (err) {
-      this.log.error({ err, peer: link.region, docId: message.docId, type: message.type }, 'could not handle a replication message');
-    }
-  }
-
-  private async applyUpdate(link: PeerLink, docId: string, update: Uint8Array): Promise<void> {
-    if ((await this.store.getDocument(docId))?.access.deleted) return;
-    const { room, release } = await this.relay.openDocument(docId);
-    try {
-      room.applyRemoteUpdate(link.origin, update);
-    } finally {
-      release();
-    }
-  }
-
-  /** A peer's access merged with ours; connections whose link was rotated away (or deleted) close. */
-  private async mergeAccess(link: PeerLink, docId: string, incoming: AccessState): Promise<AccessState> {
-    const before = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
-    const merged = await this.store.updateAccess(docId, (current) => mergeAccess(current, incoming));
-    if (sameAccess(before, merged)) return merged;
-    if (merged.deleted && !before.deleted) this.relay.documentDeleted(docId, link.region);
-    else this.relay.accessChanged(docId, merged, link.region);
-    return merged;
-  }
-
   private async localAccessChanged(docId: string, _access: AccessState): Promise<void> {
     // The API stored it already; read it back whole (documentDeleted reports only the flag) and
     // mark it dirty, so a peer that is down gets it in catch-up.
     const peers = this.known.names();
     const access = await this.store.updateAccess(docId, (current) => current, { dirtyFor: peers });
     for (const link of this.peerLinks.values()) link.send({ type: 'access', docId, access });
-  }
-
-  /** What we hold of a document now, for a state request or reply; opens it until release(). */
-  private async hold(docId: string): Promise<HeldDocument> {
-    const access = (await this.store.getDocument(docId))?.access ?? INITIAL_ACCESS;
-    if (access.deleted) return { access, doc: null, state: EMPTY_STATE, digest: new Uint8Array(0), release: () => undefined };
-    const { room, release } = await this.relay.openDocument(docId);
-    try {
-      await this.options.readStored?.(docId);
-    } catch (err) {
-      release();
-      throw err;
-    }
-    return { access, doc: room.doc, state: encodeState(room.doc), digest: documentDigest(room.doc), release };
-  }
-
-  /**
-   * A peer asks what we hold: answer with what our storage holds. (What the peer lacks of ours
-   * our own catch-up sends, from our backlog; answering with it here too would send it twice.)
-   */
-  private async answerState(link: PeerLink, request: DocumentState): Promise<void> {
-    await this.mergeAccess(link, request.docId, request.access);
-    // Read the state first (hold: after every update this link sent before the request), then
-    // wait until everything applied so far is stored: the reply never claims a change this
-    // region could still lose in a crash. The wait is off the link's queue for this document,
-    // so live updates behind the request are not held up by a storage write.
-    const ours = await this.hold(request.docId);
-    void this.replyOnceStored(link, request, ours);
-  }
-
-  private async replyOnceStored(link: PeerLink, request: DocumentState, ours: HeldDocument): Promise<void> {
-    try {
-      const room = ours.doc ? this.relay.loadedRoom(request.docId) : undefined;
-      if (room) await new Promise<void>((resolve) => room.saver.afterQueuedStored(resolve));
-      link.send({ type: 'stateReply', docId: request.docId, request: request.request, state: ours.state, digest: ours.digest, access: ours.access });
-    } finally {
-      ours.release();
-    }
   }
 
   private async peerStatus(region: string | null, url: string | null): Promise<PeerStatus> {
