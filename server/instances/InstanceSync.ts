@@ -32,7 +32,9 @@ import type { DocumentStore } from '../storage/DocumentStore';
 import type { Relay } from '../relay/Relay';
 import type { Room } from '../relay/Room';
 import type { RoomListener } from '../relay/RoomListener';
-import type { ChangeOrigin, InstanceOrigin } from '../relay/origins';
+import type { ChangeOrigin } from '../relay/origins';
+import { InstanceOrigins } from './InstanceOrigins';
+import { UnopenedDocumentFeed } from './UnopenedDocumentFeed';
 import {
   decodeDocumentMessage,
   decodeInstanceMessage,
@@ -100,8 +102,8 @@ const STALE_LOAD_MS = 60_000;
 export class InstanceSync implements RoomListener {
   readonly destination = 'instances' as const;
   private readonly docs = new Map<string, TrackedDocument>();
-  /** One origin object per other instance (origins are compared by identity). */
-  private readonly origins = new Map<string, InstanceOrigin>();
+  private readonly origins = new InstanceOrigins();
+  private readonly unopened: UnopenedDocumentFeed;
   private readonly roster: InstanceRoster;
   private readonly prefix: string;
   private readonly metrics: InstanceMetrics;
@@ -124,6 +126,7 @@ export class InstanceSync implements RoomListener {
     this.reconciler = new StorageReconciler(store, relay, log, `${INSTANCE_ACCESS_SOURCE_PREFIX}${options.instanceId}`);
     this.reconciling = new ReconcileSchedule(this.reconciler, () => this.documentsToReconcile(), options.healthyReconcileIntervalMs ?? DEFAULT_HEALTHY_RECONCILE_MS);
     this.leases = new CompactionLeases(bus.publisher, log, `${this.prefix}compacting:`);
+    this.unopened = new UnopenedDocumentFeed(bus, options.instanceId, this.docChannelPrefix, (docId) => this.docs.has(docId));
     this.metrics = new InstanceMetrics(registry, bus, {
       otherInstances: () => this.roster.alive().length,
       recovered: () => this.reconciler.recovered,
@@ -149,7 +152,7 @@ export class InstanceSync implements RoomListener {
     const up = new Promise<void>((resolve) => (firstUp = resolve));
     this.bus.start({
       message: (channel, message) => this.receive(channel, message),
-      patternMessage: (channel, message) => this.receiveUnopened(channel, message),
+      patternMessage: (channel, message) => this.unopened.receive(channel, message),
       up: (missedMessages) => {
         this.busUp(missedMessages);
         firstUp();
@@ -227,38 +230,10 @@ export class InstanceSync implements RoomListener {
 
   /**
    * For the instance holding the region links: the other instances' changes to documents this
-   * one does not have open (those it has open reach its links through the room), as they are
-   * published, so they cross to the peer regions live too. Changes that came from a peer region
-   * are left out (never sent over a link again). What this misses (a lost message) the backlog
-   * has: the instance that stored it marked it. Returns a function that stops the feed.
+   * one does not have open, as they are published (UnopenedDocumentFeed). Returns a function that stops it.
    */
   forwardUnopened(onUpdate: (docId: string, update: Uint8Array) => void): () => void {
-    const pattern = `${this.docChannelPrefix}*`;
-    this.unopenedListener = onUpdate;
-    this.bus.psubscribe(pattern);
-    return () => {
-      if (this.unopenedListener !== onUpdate) return;
-      this.unopenedListener = null;
-      this.bus.punsubscribe(pattern);
-    };
-  }
-
-  private unopenedListener: ((docId: string, update: Uint8Array) => void) | null = null;
-
-  private receiveUnopened(channel: string, bytes: Uint8Array): void {
-    const listener = this.unopenedListener;
-    if (!listener || !channel.startsWith(this.docChannelPrefix)) return;
-    const docId = channel.slice(this.docChannelPrefix.length);
-    // Open or opening here: the room's own subscription delivers it (and the room routes it).
-    if (this.docs.has(docId)) return;
-    let message: DocumentMessage;
-    try {
-      message = decodeDocumentMessage(bytes);
-    } catch {
-      return; // counted and logged by receive() for documents open here; nothing to forward
-    }
-    if (message.sender === this.instanceId || message.frame.type !== 'update' || message.frame.fromPeerRegion) return;
-    listener(docId, message.frame.update);
+    return this.unopened.start(onUpdate);
   }
 
   /**
@@ -315,7 +290,7 @@ export class InstanceSync implements RoomListener {
     }
     const room = tracked.room;
     if (!room || room.isDestroyed) return;
-    const origin = this.originOf(message.sender, message.frame.type === 'update' || message.frame.type === 'presence' ? message.frame.fromPeerRegion : false);
+    const origin = this.origins.of(message.sender, message.frame.type === 'update' || message.frame.type === 'presence' ? message.frame.fromPeerRegion : false);
     switch (message.frame.type) {
       case 'update':
         room.applyRemoteUpdate(origin, message.frame.update);
@@ -400,7 +375,7 @@ export class InstanceSync implements RoomListener {
   /** Removes a gone instance's presence and waiting updates from every room. */
   private forgetInstance(instanceId: string, why: 'left' | 'silent'): void {
     this.log.info({ instance: instanceId, why }, 'instance gone; removing its clients\' presence');
-    const origins = [this.originOf(instanceId, false), this.originOf(instanceId, true)];
+    const origins = this.origins.bothOf(instanceId);
     for (const tracked of this.docs.values()) {
       tracked.forgetSenders(instanceId);
       if (tracked.isLive) for (const origin of origins) tracked.room!.forgetPeer(origin);
@@ -422,16 +397,6 @@ export class InstanceSync implements RoomListener {
     this.bus.unsubscribe(this.channelOf(tracked.docId));
   }
 
-  /** One frozen origin per instance and kind of change: rooms compare origins by identity. */
-  private originOf(instanceId: string, fromPeerRegion: boolean): InstanceOrigin {
-    const key = fromPeerRegion ? `${instanceId}\u0000region` : instanceId;
-    let origin = this.origins.get(key);
-    if (!origin) {
-      const made: InstanceOrigin = fromPeerRegion ? { kind: 'instance', instanceId, fromPeerRegion: true } : { kind: 'instance', instanceId };
-      this.origins.set(key, (origin = Object.freeze(made)));
-    }
-    return origin;
-  }
 
   private get docChannelPrefix(): string {
     return `${this.prefix}doc:`;
