@@ -90,6 +90,8 @@ const envSchema = z.object({
   MAX_DOCUMENT_BYTES: positiveInt('bytes').default(64 * 1024 * 1024),
   MAX_PENDING_BYTES: positiveInt('bytes').default(1024 * 1024),
   SHUTDOWN_GRACE_MS: positiveInt('milliseconds').default(10_000),
+  HISTORY_QUIET_MS: positiveInt('milliseconds').default(3 * 60 * 1000),
+  HISTORY_EVERY_CHANGES: positiveInt('changes').default(1000),
   REGION: z
     .string()
     .regex(REGION_NAME, 'must be 1 to 32 characters: lowercase letters, digits and "-", starting with a letter or digit')
@@ -140,6 +142,8 @@ export interface Config {
   limits: Limits;
   /** How long shutdown waits for every document to be stored before giving up on the rest. */
   shutdownGraceMs: number;
+  /** When automatic versions are recorded (HISTORY_QUIET_MS, HISTORY_EVERY_CHANGES). */
+  history: { quietMs: number; everyChanges: number };
   /** This server as one region of several (README, "Configuration"); null = a single region, as before regions. */
   region: RegionConfig | null;
   /** Several instances of this region sharing storage, linked through Redis; null = this instance alone. */
@@ -204,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPendingBytes: v.MAX_PENDING_BYTES,
     },
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    history: { quietMs: v.HISTORY_QUIET_MS, everyChanges: v.HISTORY_EVERY_CHANGES },
     region:
       v.REGION !== undefined && v.CLUSTER_SECRET !== undefined
         ? { name: v.REGION, peers: v.PEERS ?? [], secret: v.CLUSTER_SECRET, publicUrl: v.REGION_PUBLIC_URL?.replace(/\/+$/, '') ?? publicUrl }

@@ -29,6 +29,7 @@ try {
     relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
     region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
     instances: config.instances ?? undefined,
+    history: config.history,
   });
   exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });
   log.info(`Concord is ready at ${server.url}`);

@@ -21,5 +21,6 @@ const server = await startServer({
   relay: { ...config.limits, shutdownGraceMs: config.shutdownGraceMs },
   region: config.region ? { region: config.region.name, peers: config.region.peers, secret: config.region.secret, publicUrl: config.region.publicUrl } : undefined,
   instances: config.instances ?? undefined,
+  history: config.history,
 });
 exitCleanlyOnSignals(server.close, log, { graceMs: config.shutdownGraceMs });

@@ -18,6 +18,8 @@ import { RegionConnectionSlots } from './instances/RegionConnectionSlots';
 import { RedisLinkLease } from './replication/RegionLinkLease';
 import type { DocumentStore } from './storage/DocumentStore';
 import { SqliteStore } from './storage/SqliteStore';
+import { HistoryRecorder, type HistoryRecorderOptions } from './history/HistoryRecorder';
+import { VersionLog } from './history/VersionLog';
 import type { NextMode } from './nextApp';
 
 export interface StartOptions {
@@ -41,6 +43,8 @@ export interface StartOptions {
   region?: Omit<ReplicatorOptions, 'publicUrl'> & { publicUrl?: string | undefined };
   /** One of several instances of this region sharing its storage, linked through Redis (REDIS_URL, INSTANCE_ID). */
   instances?: InstanceSyncOptions & { redisUrl: string };
+  /** When automatic versions are recorded (issue #16); false: no version history at all. */
+  history?: Partial<HistoryRecorderOptions> | false;
 }
 
 export interface RunningServer {
@@ -54,6 +58,8 @@ export interface RunningServer {
   replicator: Replicator | null;
   /** The bus between this region's instances, when running as one of several (REDIS_URL). */
   instances: InstanceSync | null;
+  /** Version history: what the recorder records, what the versions API reads (null when off). */
+  history: { versions: VersionLog; recorder: HistoryRecorder } | null;
   store: DocumentStore;
   metrics: Metrics;
   /**
@@ -96,7 +102,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       )
     : null;
   if (replicator) metrics.setRegionSource({ peers: () => replicator.status(), traffic: () => replicator.peerTraffic(), linksHere: () => replicator.links.here });
-  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances });
+  const history =
+    options.history === false
+      ? null
+      : (() => {
+          const versions = new VersionLog(relay, store, log, { region: options.region?.region ?? null });
+          return { versions, recorder: new HistoryRecorder(relay, store, versions, log, options.history || {}) };
+        })();
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null });
 
   const server = http.createServer();
   // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.
@@ -162,6 +175,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (closing ??= (async () => {
       log.info('shutting down: closing connections and saving documents');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      history?.recorder.close();
       await replicator?.stop();
       instances?.stop();
       const report = await relay.close();
@@ -176,5 +190,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return report;
     })());
 
-  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, replicator, instances, store, metrics, close };
+  return { port, url, wsUrl: `ws://${hostInUrl}:${port}/ws`, relay, replicator, instances, history, store, metrics, close };
 }

@@ -35,6 +35,11 @@ export interface VersionRecord {
   region: string | null;
   /** Who edited since the previous version (as far as the recording server could tell). */
   authors: Author[];
+  /**
+   * A random ID of the server process that recorded it: a diff is only ever taken from a version
+   * the same process recorded, whose document it knows to contain everything that version had.
+   */
+  recorder: string;
   /** The version this one's `update` is a diff from; null when `update` is a keyframe. */
   base: string | null;
   /** State vector of the document at this version. */
@@ -132,7 +137,7 @@ function asVersionRecord(value: unknown): VersionRecord | null {
   if (r.name !== null && typeof r.name !== 'string') return null;
   if (typeof r.createdAt !== 'number' || !Number.isFinite(r.createdAt)) return null;
   if (r.region !== null && typeof r.region !== 'string') return null;
-  if (!Array.isArray(r.authors) || (r.base !== null && typeof r.base !== 'string')) return null;
+  if (!Array.isArray(r.authors) || (r.base !== null && typeof r.base !== 'string') || typeof r.recorder !== 'string') return null;
   if (!(r.stateVector instanceof Uint8Array) || !(r.update instanceof Uint8Array)) return null;
   return r as VersionRecord;
 }

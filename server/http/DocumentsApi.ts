@@ -117,7 +117,7 @@ export class DocumentsApi {
   }
 
   /** Checks the ID, then authorize(); answers the refusal itself and returns null on one. */
-  private async authorise(req: IncomingMessage, res: ServerResponse, rawId: string, url: URL, needed: Role): Promise<Authorised | null> {
+  async authorise(req: IncomingMessage, res: ServerResponse, rawId: string, url: URL, needed: Role): Promise<Authorised | null> {
     const docId = decodePathSegment(rawId);
     if (docId === null || !isDocId(docId)) {
       sendError(res, 400, 'invalid_document_id', docId === null ? 'The document ID is not valid.' : describeBadDocId(docId));

@@ -9,6 +9,8 @@ import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
 import type { Relay } from '../relay/Relay';
 import { DocumentsApi } from './DocumentsApi';
+import { VersionsApi } from './VersionsApi';
+import type { VersionLog } from '../history/VersionLog';
 import { errorPage } from './errorPage';
 import { STATUS_PAGE_HEADERS, STATUS_SCRIPT_PATH, statusPageHtml } from './statusPage';
 import { statusScriptSource } from './statusScript';
@@ -30,16 +32,23 @@ export interface HttpRoutesDeps {
   replicator?: Replicator | null;
   /** The bus between this region's instances, when running as one of several. */
   instances?: InstanceSync | null;
+  /** Version history (issue #16); null: the versions API answers 404. */
+  versions?: VersionLog | null;
 }
 
 const DOCUMENT_PATH = /^\/api\/docs\/([^/]*)(\/[a-z]+)?$/;
+const VERSIONS_PATH = /^\/api\/docs\/([^/]*)\/versions(?:\/([^/]*)(\/restore)?)?$/;
 const EDITOR_PATH = /^\/d\/([^/]*)\/?$/;
 
 export class HttpRoutes {
   private readonly documents: DocumentsApi;
+  private readonly versions: VersionsApi | null;
 
   constructor(private readonly deps: HttpRoutesDeps) {
     this.documents = new DocumentsApi({ store: deps.store, relay: deps.relay, baseUrl: (req) => this.baseUrl(req) });
+    this.versions = deps.versions
+      ? new VersionsApi({ relay: deps.relay, versions: deps.versions, authorise: (req, res, rawId, url, needed) => this.documents.authorise(req, res, rawId, url, needed) })
+      : null;
   }
 
   /** Answers the request if it is ours; returns false to pass it on (to Next). */
@@ -55,6 +64,19 @@ export class HttpRoutes {
       return this.respond(res, () => allow(req, res, ['GET', 'HEAD']) && sendText(res, 200, statusScriptSource(), { 'Content-Type': 'text/javascript; charset=utf-8' }));
     }
     if (path === '/api/docs') return this.respond(res, () => allow(req, res, ['POST']) && this.documents.create(req, res));
+    const versions = VERSIONS_PATH.exec(path);
+    if (versions) {
+      const [, id = '', versionId, restore] = versions;
+      return this.respond(res, () => {
+        if (!this.versions) return sendError(res, 404, 'not_found', 'This server keeps no version history.');
+        if (versionId === undefined) {
+          if (method === 'POST') return this.versions.create(req, res, id, url);
+          return allow(req, res, ['GET', 'POST']) && this.versions.list(req, res, id, url);
+        }
+        if (restore) return allow(req, res, ['POST']) && this.versions.restore(req, res, id, versionId, url);
+        return allow(req, res, ['GET']) && this.versions.get(req, res, id, versionId, url);
+      });
+    }
     const doc = DOCUMENT_PATH.exec(path);
     if (doc) {
       const [, id = '', action = ''] = doc;

@@ -8,12 +8,14 @@
 import type { ChangeOrigin } from './origins';
 
 /** Where a change can go from a room. */
-export type Destination = 'storage' | 'clients' | 'regions' | 'instances';
+export type Destination = 'storage' | 'clients' | 'regions' | 'instances' | 'history';
 
 const ROUTES: Readonly<Record<ChangeOrigin['kind'], ReadonlySet<Destination>>> = {
-  // A client's change, or the server's own (a restore, a repair): everywhere.
-  client: new Set(['storage', 'clients', 'regions', 'instances']),
-  server: new Set(['storage', 'clients', 'regions', 'instances']),
+  // A client's change, or the server's own (a restore, a repair): everywhere. Into this
+  // server's version history too: the history recorder records the edits made here, and the
+  // other instances and regions receive those versions through the history document.
+  client: new Set(['storage', 'clients', 'regions', 'instances', 'history']),
+  server: new Set(['storage', 'clients', 'regions', 'instances', 'history']),
   // From another region: stored and shown here, never sent on to third regions — the origin
   // region sends it to each of them itself (a change crosses the links at most R−1 times), and
   // its durable backlog covers a region it cannot reach yet.
