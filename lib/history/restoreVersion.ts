@@ -10,14 +10,15 @@
  * arrives, and history is added to, never rewritten.
  */
 import * as Y from 'yjs';
-import { updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
+import { updateYFragment } from 'y-prosemirror';
 import { BODY_FRAGMENT } from '../documents/dataModel';
+import { readBody } from '../documents/readBody';
 import { readTitle, setTitle } from '../documents/title';
-import { schema } from '../editor/schema';
 
 /** Changes `target`'s body and title into `version`'s, in one transaction tagged `origin`. */
 export function restoreInto(target: Y.Doc, version: Y.Doc, origin: unknown = null): void {
-  const content = yXmlFragmentToProseMirrorRootNode(version.getXmlFragment(BODY_FRAGMENT), schema);
+  // readBody, not y-prosemirror's reader, which deletes what the schema cannot build (README, "Data model").
+  const content = readBody(version.getXmlFragment(BODY_FRAGMENT));
   const title = readTitle(version);
   target.transact(() => {
     updateYFragment(target, target.getXmlFragment(BODY_FRAGMENT), content, { mapping: new Map(), isOMark: new Map() });
