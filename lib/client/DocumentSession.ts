@@ -7,7 +7,8 @@
 import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';
-import { BODY_FRAGMENT, TITLE_TEXT } from '../documents/dataModel';
+import { BODY_FRAGMENT } from '../documents/dataModel';
+import { readTitle } from '../documents/title';
 import { CONCORD_PROTOCOL_PARAM, CONCORD_PROTOCOL_VERSION, SCHEMA_PARAM } from '../protocol/ackExtension';
 import { concordMap, recordedSchemaVersion, recordSchemaVersion } from '../documents/schemaVersion';
 import { SCHEMA_VERSION } from '../editor/schema';
@@ -27,6 +28,8 @@ import type { Identity } from './identity';
 import { safeStorage } from './browserStorage';
 import { readKeptEdits, writeKeptEdits } from './keptEdits';
 import { RegionSwitcher } from './RegionSwitcher';
+import { AUTHOR_RECORD_ORIGIN, AuthorRecorder } from './AuthorRecorder';
+import { SeenChanges } from './SeenChanges';
 
 /** y-indexeddb's object store holding the replica's updates. */
 const LOCAL_UPDATES_STORE = 'updates';
@@ -58,6 +61,10 @@ export class DocumentSession {
   private facts: ConnectionFacts;
   private view: SessionStatus;
   private readonly listeners = new Set<() => void>();
+  /** Writes this editor's name and colour into the document at its first edit (editors only). */
+  private readonly authorRecorder: AuthorRecorder | null;
+  /** "See new changes": what others changed since this browser last showed the document. */
+  readonly seenChanges: SeenChanges;
 
   constructor(
     readonly docId: string,
@@ -98,6 +105,10 @@ export class DocumentSession {
         if (this.fragment.length > 0 || this.title.length > 0) resolve();
       });
     });
+    this.authorRecorder = canEdit ? new AuthorRecorder(this.doc, identity, isUserEdit) : null;
+    this.seenChanges = new SeenChanges({
+      docId, doc: this.doc, fragment: this.fragment, provider: this.provider, local: this.local, storage: safeStorage(), isUserEdit,
+    });
     this.setIdentity(identity);
     this.saves.subscribe(this.onUnsavedChanged);
     this.doc.on('update', this.onLocalUpdate);
@@ -118,8 +129,9 @@ export class DocumentSession {
     return this.doc.getXmlFragment(BODY_FRAGMENT);
   }
 
-  get title(): Y.Text {
-    return this.doc.getText(TITLE_TEXT);
+  /** The title shown (lib/documents/title.ts); observeTitle(session.doc, …) for its changes. */
+  get title(): string {
+    return readTitle(this.doc);
   }
 
   get status(): SessionStatus {
@@ -138,6 +150,7 @@ export class DocumentSession {
 
   setIdentity(identity: Identity): void {
     this.provider.awareness.setLocalStateField('user', { ...identity, role: this.canEdit ? 'editor' : 'viewer' });
+    this.authorRecorder?.setAuthor(identity);
   }
 
   /** Local edits the server has not confirmed as stored. */
@@ -167,6 +180,8 @@ export class DocumentSession {
     this.doc.off('update', this.onLocalUpdate);
     concordMap(this.doc).unobserve(this.onConcordChanged);
     this.local.off('synced', this.onReplicaLoaded);
+    this.authorRecorder?.destroy();
+    this.seenChanges.destroy();
     this.saves.destroy();
     this.replicaCheck.destroy();
     this.regions.destroy();
@@ -286,6 +301,11 @@ export class DocumentSession {
     this.regions.networkBack();
     if (shouldConnect(this.facts)) this.provider.connect();
   };
+}
+
+/** A local transaction of this origin is the person's own edit (not a record this editor keeps). */
+function isUserEdit(origin: unknown): boolean {
+  return origin !== SCHEMA_RECORD_ORIGIN && origin !== AUTHOR_RECORD_ORIGIN;
 }
 
 /** The IndexedDB database holding a document's local replica. */

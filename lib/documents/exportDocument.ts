@@ -8,10 +8,11 @@
  * and title are escaped for the format (issue #15, items 5 and 6).
  */
 import type * as Y from 'yjs';
-import { BODY_FRAGMENT, TITLE_TEXT, UNTITLED } from './dataModel';
+import { BODY_FRAGMENT, UNTITLED } from './dataModel';
 import { exportableBody } from './exportPolicy';
 import { readBody } from './readBody';
 import { escapeHtml, fragmentToHtml } from './toHtml';
+import { readTitle } from './title';
 import { markdownTitle, toMarkdown } from './toMarkdown';
 
 import type { ExportFormat } from './exportFormats';
@@ -25,9 +26,12 @@ export interface ExportedDocument {
   fileName: string;
 }
 
-/** The title as one line: a title is a heading, and a line break in it could start a block. */
+/**
+ * The title shown (during a title conflict, the candidate every replica shows) as one line: a
+ * title is a heading, and a line break in it could start a block.
+ */
 export function documentTitle(doc: Y.Doc): string {
-  return doc.getText(TITLE_TEXT).toString().replace(/\s+/g, ' ').trim();
+  return readTitle(doc).replace(/\s+/g, ' ').trim();
 }
 
 export function exportDocument(doc: Y.Doc, format: ExportFormat): ExportedDocument {

@@ -12,6 +12,10 @@ import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from 
 import { keepPageOffline, type OfflineReadiness } from '../../../lib/client/offlineCache';
 import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
 import { UNTITLED } from '../../../lib/documents/dataModel';
+import { shownRunsWithText } from '../../../lib/editor/authorship';
+import { observeTitle } from '../../../lib/documents/title';
+import { recordTitleChoice } from '../../../lib/client/titleChoiceVersion';
+import NewChangesBar from './NewChangesBar';
 import PresenceList from './PresenceList';
 import ProseMirrorView from './ProseMirrorView';
 import ReloadNotice from './ReloadNotice';
@@ -19,6 +23,8 @@ import SharePanel from './SharePanel';
 import StatusBadge from './StatusBadge';
 import TitleField from './TitleField';
 import Toolbar from './Toolbar';
+import HistoryPanel from './HistoryPanel';
+import HistoryButton from './history/HistoryButton';
 
 /** Performance mark set once the editor is editable with the document's content. */
 const EDITABLE_MARK = 'concord:editable';
@@ -108,20 +114,21 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   const [view, setView] = useState<EditorView | null>(null);
   const [pmState, setPmState] = useState<EditorState | null>(null);
   const [sharing, setSharing] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const historyToggle = { open: historyOpen, onToggle: () => setHistoryOpen((open) => !open) };
   const [title, setTitle] = useState('');
   const [offlineReadiness, setOfflineReadiness] = useState<OfflineReadiness | null>(null);
 
   useEffect(() => session.setIdentity(identity), [session, identity]);
 
   useEffect(() => {
-    rememberDocument(safeStorage(), { id: docId, title: session.title.toString(), token, role, openedAt: Date.now() });
+    rememberDocument(safeStorage(), { id: docId, title: session.title, token, role, openedAt: Date.now() });
     const onTitle = () => {
-      const text = session.title.toString();
+      const text = session.title;
       setTitle(text);
       updateRecentTitle(safeStorage(), docId, text);
     };
-    session.title.observe(onTitle);
-    return () => session.title.unobserve(onTitle);
+    return observeTitle(session.doc, onTitle);
   }, [session, docId, token, role]);
 
   useEffect(() => {
@@ -144,8 +151,9 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
       ready: true,
       docId: session.docId,
       getText: () => view.state.doc.textBetween(0, view.state.doc.content.size, '\n'),
-      getTitle: () => session.title.toString(),
+      getTitle: () => session.title,
       unsavedEdits: () => session.unsavedEdits,
+      authorship: () => shownRunsWithText(view.state),
     };
     let cancelled = false;
     // For time-to-editable measurements: the editor is up and the document's content is in it.
@@ -179,7 +187,12 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         <a href="/" className="brand small" aria-label="Concord start page">
           Concord
         </a>
-        <TitleField title={session.title} editable={canEdit && !outdated} />
+        <TitleField
+          doc={session.doc}
+          editable={canEdit && !outdated}
+          author={identity}
+          onPicked={(value) => void recordTitleChoice(session, docId, token, value)}
+        />
         {!canEdit && (
           <span className="badge" data-testid="view-only">
             View only
@@ -204,11 +217,14 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
             }}
           />
         </label>
+        {/* Without the toolbar (view links), the History button sits here. */}
+        {!(canEdit && !outdated) && <HistoryButton {...historyToggle} className="button" />}
         <button type="button" className="button primary" onClick={() => setSharing((s) => !s)} aria-expanded={sharing} data-testid="share">
           Share
         </button>
       </header>
       {sharing && <SharePanel docId={docId} token={token} role={role} doc={session.doc} onClose={() => setSharing(false)} />}
+      {historyOpen && <HistoryPanel session={session} view={view} onClose={() => setHistoryOpen(false)} />}
       {refused && (
         <div className="banner" role="alert" data-testid="refused">
           <p>
@@ -235,7 +251,8 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         </div>
       )}
       {outdated && <ReloadNotice text={status.text} />}
-      {canEdit && !outdated && <Toolbar view={view} state={pmState} />}
+      <NewChangesBar seen={session.seenChanges} />
+      {canEdit && !outdated && <Toolbar view={view} state={pmState} history={historyToggle} />}
       <main className="page">
         {!outdated && <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />}
       </main>

@@ -4,7 +4,8 @@
  * set last. The editor shows it (the text's newlines stay inside the paragraph).
  */
 import * as Y from 'yjs';
-import { BODY_FRAGMENT, TITLE_TEXT } from '../../../lib/documents/dataModel';
+import { BODY_FRAGMENT } from '../../../lib/documents/dataModel';
+import { setTitle } from '../../../lib/documents/title';
 import { loadTrace } from '../../support/traces';
 
 export const PAPER_TITLE = 'automerge-paper';
@@ -47,8 +48,8 @@ export function paperDocument(): PaperDocument {
       }
     });
   }
-  // Last, and an insertion: a reader that has it has everything before it (updates arrive in order).
-  doc.getText(TITLE_TEXT).insert(0, PAPER_TITLE);
+  // Last, and one update: a reader that has it has everything before it (updates arrive in order).
+  setTitle(doc, PAPER_TITLE, { now: 0 });
   if (text.toString() !== trace.endContent) throw new Error('replaying automerge-paper did not reach its end content');
   return {
     updates,
