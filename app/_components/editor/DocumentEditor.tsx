@@ -12,10 +12,8 @@ import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from 
 import { keepPageOffline, type OfflineReadiness } from '../../../lib/client/offlineCache';
 import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
 import { UNTITLED } from '../../../lib/documents/dataModel';
-import { shownRunsWithText } from '../../../lib/editor/authorship';
 import { observeTitle } from '../../../lib/documents/title';
 import { recordTitleChoice } from '../../../lib/client/titleChoiceVersion';
-import NewChangesBar from './NewChangesBar';
 import PresenceList from './PresenceList';
 import ProseMirrorView from './ProseMirrorView';
 import ReloadNotice from './ReloadNotice';
@@ -23,8 +21,6 @@ import SharePanel from './SharePanel';
 import StatusBadge from './StatusBadge';
 import TitleField from './TitleField';
 import Toolbar from './Toolbar';
-import HistoryPanel from './HistoryPanel';
-import HistoryButton from './history/HistoryButton';
 
 /** Performance mark set once the editor is editable with the document's content. */
 const EDITABLE_MARK = 'concord:editable';
@@ -114,8 +110,6 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   const [view, setView] = useState<EditorView | null>(null);
   const [pmState, setPmState] = useState<EditorState | null>(null);
   const [sharing, setSharing] = useState(false);
-  const [historyOpen, setHistoryOpen] = useState(false);
-  const historyToggle = { open: historyOpen, onToggle: () => setHistoryOpen((open) => !open) };
   const [title, setTitle] = useState('');
   const [offlineReadiness, setOfflineReadiness] = useState<OfflineReadiness | null>(null);
 
@@ -153,7 +147,6 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
       getText: () => view.state.doc.textBetween(0, view.state.doc.content.size, '\n'),
       getTitle: () => session.title,
       unsavedEdits: () => session.unsavedEdits,
-      authorship: () => shownRunsWithText(view.state),
     };
     let cancelled = false;
     // For time-to-editable measurements: the editor is up and the document's content is in it.
@@ -217,14 +210,11 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
             }}
           />
         </label>
-        {/* Without the toolbar (view links), the History button sits here. */}
-        {!(canEdit && !outdated) && <HistoryButton {...historyToggle} className="button" />}
         <button type="button" className="button primary" onClick={() => setSharing((s) => !s)} aria-expanded={sharing} data-testid="share">
           Share
         </button>
       </header>
       {sharing && <SharePanel docId={docId} token={token} role={role} doc={session.doc} onClose={() => setSharing(false)} />}
-      {historyOpen && <HistoryPanel session={session} view={view} onClose={() => setHistoryOpen(false)} />}
       {refused && (
         <div className="banner" role="alert" data-testid="refused">
           <p>
@@ -251,8 +241,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         </div>
       )}
       {outdated && <ReloadNotice text={status.text} />}
-      <NewChangesBar seen={session.seenChanges} />
-      {canEdit && !outdated && <Toolbar view={view} state={pmState} history={historyToggle} />}
+      {canEdit && !outdated && <Toolbar view={view} state={pmState} />}
       <main className="page">
         {!outdated && <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />}
       </main>
