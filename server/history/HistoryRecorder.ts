@@ -81,9 +81,19 @@ export class HistoryRecorder implements RoomListener {
     await Promise.all(Array.from(this.unrecorded.keys(), (docId) => this.recordNow(docId)));
   }
 
-  close(): void {
-    this.closed = true;
+  /**
+   * Stops recording. On a clean shutdown the edits not yet in a version get one first (within
+   * `withinMs`), so a burst just before a restart is not left out of history until the next edit.
+   */
+  async close(withinMs = 0): Promise<void> {
     clearInterval(this.timer);
+    if (withinMs > 0 && this.unrecorded.size > 0 && !this.closed) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+      await Promise.race([this.flush(), timeout]);
+      clearTimeout(timer);
+    }
+    this.closed = true;
   }
 
   private sweep(): void {

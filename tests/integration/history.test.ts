@@ -239,6 +239,47 @@ describe('version history', () => {
   });
 });
 
+describe('version history across instances and restarts', () => {
+  it('records the last burst on a clean shutdown, so a restart leaves no edit out of history', async () => {
+    const dataDir = dirs.make('concord-history-restart-');
+    const first = await server({ dataDir, history: { quietMs: 600_000, everyChanges: 10_000, sweepMs: 25 } });
+    const caps = mintDocument();
+    const ada = client(first, caps.docId, caps.edit, 'Ada');
+    await ada.synced;
+    addParagraph(ada.doc, 'typed just before the restart');
+    await vi.waitFor(() => expect(first.history!.recorder.pendingDocuments).toBe(1));
+    ada.destroy();
+    await first.close();
+    const second = await server({ dataDir });
+    const [only, ...rest] = await versions(second, caps);
+    expect(rest).toEqual([]);
+    expect(only).toMatchObject({ kind: 'auto', authors: [{ name: 'Ada' }] });
+    expect(await versionText(second, caps, only!.id)).toBe('typed just before the restart\n');
+  });
+
+  it('shows every instance the versions another recorded, live once it has the history open', async () => {
+    const { startRedisServer } = await import('../support/redisServer');
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const dataDir = dirs.make('concord-history-instances-');
+    const instance = (id: string) => server({ dataDir, instances: { redisUrl: redis.url, instanceId: id } });
+    const [one, two] = [await instance('one'), await instance('two')];
+    const caps = mintDocument();
+    const ada = client(one, caps.docId, caps.edit, 'Ada');
+    await ada.synced;
+    addParagraph(ada.doc, 'first');
+    await vi.waitFor(async () => expect(await versions(two, caps)).toHaveLength(1), { timeout: 10_000 });
+    // Instance two now has the history document open: the next version reaches it over the bus.
+    addParagraph(ada.doc, 'second');
+    await vi.waitFor(async () => expect(await versions(two, caps)).toHaveLength(2), { timeout: 10_000 });
+    const [newest] = await versions(two, caps);
+    expect(await versionText(two, caps, newest!.id)).toBe('first\nsecond\n');
+    // Only the instance whose client edited recorded them.
+    expect(two.history!.recorder.recorded).toBe(0);
+    expect(one.history!.recorder.recorded).toBe(2);
+  });
+});
+
 describe('version history across regions', () => {
   async function twoRegions(): Promise<{ east: RunningServer; west: RunningServer; proxies: TcpProxy[] }> {
     const ports = { east: 0, west: 0 };
