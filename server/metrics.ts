@@ -102,6 +102,14 @@ export class Metrics {
     this.compactions = new Counter({ name: 'concord_compactions_total', help: 'Document logs compacted into a snapshot.', registers: r });
   }
 
+  /** Adds the version history series (concord_versions_*), read from the recorder at scrape time. */
+  setHistorySource(source: { recorded(): number; failed(): number; pending(): number }): void {
+    const r = [this.registry];
+    new Counter({ name: 'concord_versions_recorded_total', help: 'Automatic versions this server recorded.', registers: r, collect() { this.reset(); this.inc(source.recorded()); } });
+    new Counter({ name: 'concord_version_failures_total', help: 'Attempts to record a version that failed (retried at the next sweep).', registers: r, collect() { this.reset(); this.inc(source.failed()); } });
+    new Gauge({ name: 'concord_history_pending_documents', help: 'Documents with edits not yet in a version.', registers: r, collect() { this.set(source.pending()); } });
+  }
+
   /** Adds the per-peer region series (concord_region_*), read from `source`; a single region has none. */
   setRegionSource(source: RegionMetricsSource): void {
     if (this.regionSource) throw new RangeError('Metrics: the region source is set already');

@@ -109,6 +109,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           const versions = new VersionLog(relay, store, log, { region: options.region?.region ?? null });
           return { versions, recorder: new HistoryRecorder(relay, store, versions, log, options.history || {}) };
         })();
+  if (history) {
+    const { recorder } = history;
+    metrics.setHistorySource({ recorded: () => recorder.recorded, failed: () => recorder.failed, pending: () => recorder.pendingDocuments });
+  }
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null });
 
   const server = http.createServer();

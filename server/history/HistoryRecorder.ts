@@ -43,8 +43,9 @@ export class HistoryRecorder implements RoomListener {
   private readonly recording = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
-  /** Versions recorded since start (for tests and metrics). */
+  /** Versions recorded since start, and failed attempts (for tests and /metrics). */
   recorded = 0;
+  failed = 0;
 
   constructor(
     private readonly relay: Relay,
@@ -121,6 +122,7 @@ export class HistoryRecorder implements RoomListener {
       }
     } catch (err) {
       // Kept for the next sweep: a version is late, never lost for an edit that was made.
+      this.failed++;
       this.log.error({ err, docId }, 'recording a version failed; retrying');
       const now = this.unrecorded.get(docId);
       this.unrecorded.set(docId, { changes: entry.changes + (now?.changes ?? 0), lastChangeAt: Math.max(entry.lastChangeAt, now?.lastChangeAt ?? 0) });

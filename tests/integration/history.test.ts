@@ -102,10 +102,11 @@ describe('version history', () => {
     expect(newest!.kind).toBe('auto');
     expect(await versionText(s, caps, oldest!.id)).toBe('first by Ada\n');
     expect(await versionText(s, caps, newest!.id)).toBe('first by Ada\nthen Bo\n');
-    // A quiet document records nothing more.
-    const recorded = s.history!.recorder.recorded;
-    await new Promise((r) => setTimeout(r, 400));
-    expect(s.history!.recorder.recorded).toBe(recorded);
+    // Nothing is left waiting for a version: a quiet document records nothing more.
+    expect(s.history!.recorder.pendingDocuments).toBe(0);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/^concord_versions_recorded_total 2$/m);
+    expect(metrics).toMatch(/^concord_history_pending_documents 0$/m);
   });
 
   it('records every N changes while editing goes on, and named versions on request', async () => {
