@@ -21,6 +21,8 @@ import SharePanel from './SharePanel';
 import StatusBadge from './StatusBadge';
 import TitleField from './TitleField';
 import Toolbar from './Toolbar';
+import HistoryPanel from './HistoryPanel';
+import HistoryButton from './history/HistoryButton';
 
 /** Performance mark set once the editor is editable with the document's content. */
 const EDITABLE_MARK = 'concord:editable';
@@ -110,6 +112,8 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
   const [view, setView] = useState<EditorView | null>(null);
   const [pmState, setPmState] = useState<EditorState | null>(null);
   const [sharing, setSharing] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const historyToggle = { open: historyOpen, onToggle: () => setHistoryOpen((open) => !open) };
   const [title, setTitle] = useState('');
   const [offlineReadiness, setOfflineReadiness] = useState<OfflineReadiness | null>(null);
 
@@ -210,11 +214,14 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
             }}
           />
         </label>
+        {/* Without the toolbar (view links), the History button sits here. */}
+        {!(canEdit && !outdated) && <HistoryButton {...historyToggle} className="button" />}
         <button type="button" className="button primary" onClick={() => setSharing((s) => !s)} aria-expanded={sharing} data-testid="share">
           Share
         </button>
       </header>
       {sharing && <SharePanel docId={docId} token={token} role={role} doc={session.doc} onClose={() => setSharing(false)} />}
+      {historyOpen && <HistoryPanel session={session} view={view} onClose={() => setHistoryOpen(false)} />}
       {refused && (
         <div className="banner" role="alert" data-testid="refused">
           <p>
@@ -241,7 +248,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         </div>
       )}
       {outdated && <ReloadNotice text={status.text} />}
-      {canEdit && !outdated && <Toolbar view={view} state={pmState} />}
+      {canEdit && !outdated && <Toolbar view={view} state={pmState} history={historyToggle} />}
       <main className="page">
         {!outdated && <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />}
       </main>

@@ -5,10 +5,13 @@ import type { EditorState, Command } from 'prosemirror-state';
 import type { EditorView } from 'prosemirror-view';
 import { applyLink, blockActive, commands, markActive, wrappedIn } from '../../../lib/editor/commands';
 import { schema } from '../../../lib/editor/schema';
+import HistoryButton from './history/HistoryButton';
 
 interface Props {
   view: EditorView | null;
   state: EditorState | null;
+  /** The version history panel's toggle. */
+  history?: { open: boolean; onToggle(): void };
 }
 
 interface Button {
@@ -51,7 +54,7 @@ const GROUPS: Button[][] = [
   ],
 ];
 
-export default function Toolbar({ view, state }: Props) {
+export default function Toolbar({ view, state, history }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
   const disabled = !view || !state || !view.editable;
 
@@ -112,6 +115,11 @@ export default function Toolbar({ view, state }: Props) {
           Link
         </button>
       </div>
+      {history && (
+        <div className="toolbar-group">
+          <HistoryButton open={history.open} onToggle={history.onToggle} />
+        </div>
+      )}
       {notice && (
         <p className="toolbar-notice" role="status">
           {notice}
