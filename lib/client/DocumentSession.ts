@@ -28,6 +28,8 @@ import type { Identity } from './identity';
 import { safeStorage } from './browserStorage';
 import { readKeptEdits, writeKeptEdits } from './keptEdits';
 import { RegionSwitcher } from './RegionSwitcher';
+import { AUTHOR_RECORD_ORIGIN, AuthorRecorder } from './AuthorRecorder';
+import { SeenChanges } from './SeenChanges';
 
 /** y-indexeddb's object store holding the replica's updates. */
 const LOCAL_UPDATES_STORE = 'updates';
@@ -59,6 +61,10 @@ export class DocumentSession {
   private facts: ConnectionFacts;
   private view: SessionStatus;
   private readonly listeners = new Set<() => void>();
+  /** Writes this editor's name and colour into the document at its first edit (editors only). */
+  private readonly authorRecorder: AuthorRecorder | null;
+  /** "See new changes": what others changed since this browser last showed the document. */
+  readonly seenChanges: SeenChanges;
 
   constructor(
     readonly docId: string,
@@ -98,6 +104,10 @@ export class DocumentSession {
       void this.local.whenSynced.then(() => {
         if (this.fragment.length > 0 || this.title.length > 0) resolve();
       });
+    });
+    this.authorRecorder = canEdit ? new AuthorRecorder(this.doc, identity, isUserEdit) : null;
+    this.seenChanges = new SeenChanges({
+      docId, doc: this.doc, fragment: this.fragment, provider: this.provider, local: this.local, storage: safeStorage(), isUserEdit,
     });
     this.setIdentity(identity);
     this.saves.subscribe(this.onUnsavedChanged);
@@ -140,6 +150,7 @@ export class DocumentSession {
 
   setIdentity(identity: Identity): void {
     this.provider.awareness.setLocalStateField('user', { ...identity, role: this.canEdit ? 'editor' : 'viewer' });
+    this.authorRecorder?.setAuthor(identity);
   }
 
   /** Local edits the server has not confirmed as stored. */
@@ -169,6 +180,8 @@ export class DocumentSession {
     this.doc.off('update', this.onLocalUpdate);
     concordMap(this.doc).unobserve(this.onConcordChanged);
     this.local.off('synced', this.onReplicaLoaded);
+    this.authorRecorder?.destroy();
+    this.seenChanges.destroy();
     this.saves.destroy();
     this.replicaCheck.destroy();
     this.regions.destroy();
@@ -288,6 +301,11 @@ export class DocumentSession {
     this.regions.networkBack();
     if (shouldConnect(this.facts)) this.provider.connect();
   };
+}
+
+/** A local transaction of this origin is the person's own edit (not a record this editor keeps). */
+function isUserEdit(origin: unknown): boolean {
+  return origin !== SCHEMA_RECORD_ORIGIN && origin !== AUTHOR_RECORD_ORIGIN;
 }
 
 /** The IndexedDB database holding a document's local replica. */

@@ -7,6 +7,7 @@ import type { Plugin } from 'prosemirror-state';
 import { yCursorPlugin, ySyncPlugin, yUndoPlugin } from 'y-prosemirror';
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import { authorshipPlugin } from './authorship';
 import { buildInputRules } from './inputRules';
 import { buildKeymap } from './keymap';
 
@@ -15,6 +16,7 @@ export function collaborativePlugins(fragment: Y.XmlFragment, awareness: Awarene
     ySyncPlugin(fragment),
     yCursorPlugin(awareness),
     yUndoPlugin(),
+    authorshipPlugin(fragment),
     buildInputRules(),
     keymap(buildKeymap()),
     keymap(baseKeymap),

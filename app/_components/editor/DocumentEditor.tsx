@@ -12,8 +12,10 @@ import { findRecent, forgetDocument, rememberDocument, updateRecentTitle } from 
 import { keepPageOffline, type OfflineReadiness } from '../../../lib/client/offlineCache';
 import { docIdFromPath, relayUrl, tokenFromHash } from '../../../lib/client/shareLinks';
 import { UNTITLED } from '../../../lib/documents/dataModel';
+import { shownRunsWithText } from '../../../lib/editor/authorship';
 import { observeTitle } from '../../../lib/documents/title';
 import { recordTitleChoice } from '../../../lib/client/titleChoiceVersion';
+import NewChangesBar from './NewChangesBar';
 import PresenceList from './PresenceList';
 import ProseMirrorView from './ProseMirrorView';
 import ReloadNotice from './ReloadNotice';
@@ -151,6 +153,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
       getText: () => view.state.doc.textBetween(0, view.state.doc.content.size, '\n'),
       getTitle: () => session.title,
       unsavedEdits: () => session.unsavedEdits,
+      authorship: () => shownRunsWithText(view.state),
     };
     let cancelled = false;
     // For time-to-editable measurements: the editor is up and the document's content is in it.
@@ -248,6 +251,7 @@ function SessionWorkspace({ session, role, identity, setIdentity }: SessionWorks
         </div>
       )}
       {outdated && <ReloadNotice text={status.text} />}
+      <NewChangesBar seen={session.seenChanges} />
       {canEdit && !outdated && <Toolbar view={view} state={pmState} history={historyToggle} />}
       <main className="page">
         {!outdated && <ProseMirrorView session={session} editable={canEdit && !refused} onReady={setView} onChange={setPmState} />}

@@ -5,6 +5,7 @@ import { EditorState } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import { schema } from '../../../lib/editor/schema';
 import { collaborativePlugins } from '../../../lib/editor/plugins';
+import { showNewChanges } from '../../../lib/editor/authorship';
 import type { DocumentSession } from '../../../lib/client/DocumentSession';
 
 interface Props {
@@ -41,12 +42,19 @@ export default function ProseMirrorView({ session, editable, onReady, onChange }
     });
     callbacks.current.onReady(view);
     callbacks.current.onChange(view.state);
+    // "See new changes": the session says what is new, the authorship plugin highlights it.
+    const showSeen = () => {
+      if (!view.isDestroyed) showNewChanges(view, session.seenChanges.range);
+    };
+    showSeen();
+    const stopSeen = session.seenChanges.subscribe(showSeen);
     // Synchronously, inside the Yjs transaction that brought the newer schema's record: the
     // session's observer runs before y-prosemirror's, which destroying the view unregisters.
     const unsubscribe = session.subscribe(() => {
       if (session.schemaOutdated) view.destroy();
     });
     return () => {
+      stopSeen();
       unsubscribe();
       view.destroy();
     };

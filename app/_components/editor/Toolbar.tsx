@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { EditorState, Command } from 'prosemirror-state';
 import type { EditorView } from 'prosemirror-view';
 import { applyLink, blockActive, commands, markActive, wrappedIn } from '../../../lib/editor/commands';
+import { authorsShown, showAuthors } from '../../../lib/editor/authorship';
 import { schema } from '../../../lib/editor/schema';
 import HistoryButton from './history/HistoryButton';
 
@@ -102,6 +103,19 @@ export default function Toolbar({ view, state, history }: Props) {
           })}
         </div>
       ))}
+      <div className="toolbar-group">
+        <button
+          type="button"
+          className={`tool${state && authorsShown(state) ? ' active' : ''}`}
+          aria-pressed={state ? authorsShown(state) : false}
+          title="Colour the text by who wrote it (hover for the name)"
+          disabled={!view || !state}
+          onMouseDown={(e) => e.preventDefault()}
+          onClick={() => view && showAuthors(view, !authorsShown(view.state))}
+        >
+          Authorship
+        </button>
+      </div>
       <div className="toolbar-group">
         <button
           type="button"
