@@ -23,6 +23,7 @@ import type { Relay } from '../relay/Relay';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Logger } from '../log';
 import { HOUR_MS, versionsToRemove } from './retention';
+import { deletedRanges, diffSince, type DeletedRanges } from '../../lib/history/deleteSets';
 
 export interface VersionLogOptions {
   /** This server's region name, recorded with each version (null without regions). */
@@ -32,7 +33,7 @@ export interface VersionLogOptions {
   now: () => number;
 }
 
-export const DEFAULT_VERSION_LOG_OPTIONS: VersionLogOptions = { region: null, maxChain: 64, now: Date.now };
+export const DEFAULT_VERSION_LOG_OPTIONS: VersionLogOptions = { region: null, maxChain: 256, now: Date.now };
 
 export interface RecordRequest {
   kind: VersionKind;
@@ -58,6 +59,12 @@ export class VersionLog {
   /** History documents this log writes, so their own changes are never recorded as versions. */
   private readonly historyIds = new Set<string>();
   private readonly deleting = new Set<string>();
+  /**
+   * The last version recorded from each document object, with its deletions: the only base a
+   * diff is taken from, since that object is known to hold everything the version had (a
+   * reloaded room is a new object and starts with a keyframe).
+   */
+  private readonly lastRecorded = new WeakMap<Y.Doc, { id: string; deleted: DeletedRanges }>();
 
   constructor(
     private readonly relay: Relay,
@@ -110,7 +117,9 @@ export class VersionLog {
         return null;
       }
       const now = this.options.now();
-      const base = request.kind === 'auto' ? this.diffBase(history, all, now) : null;
+      const base = request.kind === 'auto' ? this.diffBase(history, all, doc, now) : null;
+      const deleted = deletedRanges(doc);
+      const update = base ? (diffSince(doc, base.record.stateVector, base.deleted, deleted) ?? Y.encodeStateAsUpdate(doc, base.record.stateVector)) : Y.encodeStateAsUpdate(doc);
       const record: VersionRecord = {
         id: newDocId(),
         kind: request.kind,
@@ -119,9 +128,9 @@ export class VersionLog {
         region: this.options.region,
         authors: authorsSince(doc, newest?.stateVector ?? null),
         recorder: this.recorderId,
-        base: base?.id ?? null,
+        base: base?.record.id ?? null,
         stateVector,
-        update: base ? Y.encodeStateAsUpdate(doc, base.stateVector) : Y.encodeStateAsUpdate(doc),
+        update,
       };
       const removed = versionsToRemove([...all, record], now);
       const ok = room.change(SERVER_ORIGIN, (h) => {
@@ -130,6 +139,7 @@ export class VersionLog {
         for (const id of removed) versions.delete(id);
       });
       if (!ok) throw new Error(`recording a version of ${docId} failed`);
+      this.lastRecorded.set(doc, { id: record.id, deleted });
       if (removed.length > 0) this.log.debug({ docId, removed: removed.length }, 'retention removed versions');
       return record;
     } finally {
@@ -152,17 +162,18 @@ export class VersionLog {
   }
 
   /**
-   * The version to take a diff from: the newest automatic one this process recorded, in the same
-   * hour (so each hour starts with a keyframe, which retention keeps), with a short enough chain.
+   * The version to take a diff from: the last one recorded from this very document object, if
+   * still there, in the same hour (so each hour starts with a keyframe, which
+   * retention keeps) and with a short enough chain. A diff carries the content added since and
+   * only the deletions made since.
    */
-  private diffBase(history: Y.Doc, all: VersionRecord[], now: number): VersionRecord | null {
-    for (let i = all.length - 1; i >= 0; i--) {
-      const candidate = all[i]!;
-      if (candidate.recorder !== this.recorderId) continue;
-      if (candidate.kind !== 'auto' || Math.floor(candidate.createdAt / HOUR_MS) !== Math.floor(now / HOUR_MS)) return null;
-      return chainLength(history, candidate) < this.options.maxChain ? candidate : null;
-    }
-    return null;
+  private diffBase(history: Y.Doc, all: VersionRecord[], doc: Y.Doc, now: number): { record: VersionRecord; deleted: DeletedRanges } | null {
+    const last = this.lastRecorded.get(doc);
+    if (!last) return null;
+    const candidate = all.find((r) => r.id === last.id);
+    if (!candidate || candidate.recorder !== this.recorderId) return null;
+    if (Math.floor(candidate.createdAt / HOUR_MS) !== Math.floor(now / HOUR_MS)) return null;
+    return chainLength(history, candidate) < this.options.maxChain ? { record: candidate, deleted: last.deleted } : null;
   }
 
   private async withHistory<T>(docId: string, read: (history: Y.Doc) => T): Promise<T> {
