@@ -28,6 +28,16 @@ async function nameVersion(page: Page, name: string): Promise<void> {
   await expect(page.getByTestId('version-item').first()).toContainText(name);
 }
 
+function titleOf(page: Page): Promise<string> {
+  return page.evaluate(() => window.__concord!.getTitle());
+}
+
+async function setTitle(page: Page, title: string): Promise<void> {
+  await page.getByTestId('title').fill(title);
+  // Committed on blur (Enter would too, but moves the caret into the body).
+  await page.getByTestId('title').blur();
+}
+
 function versionText(page: Page): Promise<string | undefined> {
   return page.evaluate(() => window.__concordHistory?.versionText());
 }
@@ -52,14 +62,18 @@ test('two people edit; one views an older version with the other’s changes in 
   await expect(ada.getByRole('heading', { name: 'Version history' })).toBeFocused();
   await nameVersion(ada, 'Start');
   await typeInEditor(grace, ' Grace adds hers.');
+  await setTitle(grace, 'Plan A');
   await expect.poll(() => editorText(ada)).toBe('Ada opens. Grace adds hers.');
+  await expect.poll(() => titleOf(ada)).toBe('Plan A');
   await expect(grace.getByTestId('status')).toHaveAttribute('data-status', 'saved');
   await nameVersion(ada, 'Draft one');
 
   // Grace edits more after it.
   await typeInEditor(grace, ' Later words.');
+  await setTitle(grace, 'Plan B');
   const newer = 'Ada opens. Grace adds hers. Later words.';
   await expect.poll(() => editorText(ada)).toBe(newer);
+  await expect.poll(() => titleOf(ada)).toBe('Plan B');
   await expect(grace.getByTestId('status')).toHaveAttribute('data-status', 'saved');
 
   // The list, newest first: "Draft one" was edited by Grace only.
@@ -87,6 +101,7 @@ test('two people edit; one views an older version with the other’s changes in 
   // The tint is the same colour, translucent.
   expect(await highlight.evaluate((el) => getComputedStyle(el).backgroundColor)).toMatch(/^(rgba\(9, 105, 218, 0\.2\)|color\(srgb 0\.0352\d* 0\.4117\d* 0\.8549\d* \/ 0\.2\))$/);
   await expect(ada.getByTestId('version-summary')).toContainText('Grace: 17 characters added');
+  await expect(ada.getByTestId('version-summary')).toContainText('Plan A (was Untitled document)');
 
   // Escape closes the view (focus back on its list entry), a second Escape the panel (focus on History).
   await ada.keyboard.press('Escape');
@@ -105,6 +120,7 @@ test('two people edit; one views an older version with the other’s changes in 
   await expect(ada.getByTestId('undo-restore')).toBeFocused();
   await expect.poll(() => editorText(ada)).toBe('Ada opens. Grace adds hers.');
   await expect.poll(() => editorText(grace)).toBe('Ada opens. Grace adds hers.');
+  await expect.poll(() => titleOf(grace)).toBe('Plan A');
   await expect(ada.getByTestId('version-item').first()).toContainText('Before restore');
 
   // Undo (in the panel) brings the newer text back in both tabs.
@@ -112,6 +128,7 @@ test('two people edit; one views an older version with the other’s changes in 
   await expect(ada.getByTestId('history-status')).toContainText('Undid the restore of “Draft one”.');
   await expect.poll(() => editorText(ada)).toBe(newer);
   await expect.poll(() => editorText(grace)).toBe(newer);
+  await expect.poll(() => titleOf(grace)).toBe('Plan B');
 
   // Restored again, Ctrl+Z in the editor takes it back too.
   await ada.getByTestId('version-item').filter({ hasText: 'Draft one' }).click();
@@ -122,6 +139,7 @@ test('two people edit; one views an older version with the other’s changes in 
   await ada.keyboard.press('Control+z');
   await expect.poll(() => editorText(ada)).toBe(newer);
   await expect.poll(() => editorText(grace)).toBe(newer);
+  await expect.poll(() => titleOf(grace)).toBe('Plan B');
 });
 
 test('a view link lists and views versions, with no naming or restoring', async ({ browser, baseURL }) => {
