@@ -90,6 +90,18 @@ test('the authorship toggle colours each person’s text; reopening shows what t
   await expect.poll(() => editorText(back)).toBe('ada wrote this. bo wrote that. more Then bo added this.');
   await expect(back.getByTestId('new-changes')).toHaveCount(0);
   await expect.poll(() => shownRuns(back)).toEqual([]);
+
+  // The reopened tab writes as a new Yjs client (the local replica keeps content, not the client
+  // ID): it records its author too, so Bo sees Ada's new text as hers.
+  await typeInEditor(back, ' ada again.');
+  await bo.getByRole('button', { name: 'Authorship' }).click();
+  await expect
+    .poll(() => shownRuns(bo))
+    .toEqual([
+      { kind: 'author', name: 'Ada', color: adaColour, text: 'ada wrote this.' },
+      { kind: 'author', name: 'Bo', color: boColour, text: ' bo wrote that. more Then bo added this.' },
+      { kind: 'author', name: 'Ada', color: adaColour, text: ' ada again.' },
+    ]);
 });
 
 test('what merged in while a tab was offline is highlighted once it is back', async ({ browser, baseURL }) => {
