@@ -29,6 +29,8 @@ async function replaceTitle(page: Page, value: string): Promise<void> {
 }
 
 test('two people replacing the title offline see the conflict when back; one pick resolves it for everyone', async ({ browser, baseURL, request }) => {
+  // Three people's pages, two of them going offline and back: slower than one page's budget.
+  test.setTimeout(120_000);
   const { url, page: a } = await createDocument(browser, baseURL!);
   const b = await openAs(browser, url, 'Bea');
   await a.getByTestId('share').click();

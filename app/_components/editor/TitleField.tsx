@@ -88,13 +88,19 @@ export default function TitleField({ doc, editable, author, onPicked }: TitleFie
       setState(next);
     };
     refresh(LOCAL_ORIGIN);
-    const stop = observeTitle(doc, refresh);
+    return observeTitle(doc, refresh);
+  }, [doc]);
+
+  // Leaving with a replacement typed (another page, another document): it is still the person's.
+  // A layout effect, so that its cleanup runs before the session's (a passive effect of a parent,
+  // which destroys the document).
+  useLayoutEffect(() => {
+    window.addEventListener('pagehide', commit);
     return () => {
-      stop();
-      // Leaving with a replacement typed: it is still the person's.
+      window.removeEventListener('pagehide', commit);
       commit();
     };
-  }, [doc, commit]);
+  }, [commit]);
 
   const value = draft?.value ?? state.title;
   useLayoutEffect(() => {
