@@ -14,6 +14,8 @@ import { authorRuns, bodyText, newRuns, type NewChangesRange, type StateVector }
 import { computeDecorations } from '../../lib/editor/authorship';
 import { describeNewChanges, EDITING_CLEARS_AFTER_MS, LastSeenModel, readLastSeen, writeLastSeen } from '../../lib/client/lastSeen';
 import type { KeyValueStorage } from '../../lib/client/browserStorage';
+import { AuthorRecorder } from '../../lib/client/AuthorRecorder';
+import { allAuthors, authorOf } from '../../lib/documents/authors';
 
 const A = 101;
 const B = 202;
@@ -273,6 +275,39 @@ describe('computeDecorations', () => {
     const stale = pmDoc(a);
     (texts(body(a))[0]!).insert(0, 'more ');
     expect(computeDecorations(body(a), stale, { showAuthors: true, newChanges: null })).toBeNull();
+  });
+});
+
+describe('AuthorRecorder', () => {
+  const NOT_AN_EDIT = { kind: 'schema-record' };
+
+  test('records this client at its first edit, not before, and only its own edits count', () => {
+    const doc = replica(A);
+    const recorder = new AuthorRecorder(doc, { name: 'Ada', color: '#0969da' }, (origin) => origin !== NOT_AN_EDIT);
+    doc.transact(() => doc.getMap('concord').set('schemaVersion:1', 1), NOT_AN_EDIT);
+    const remote = replica(B);
+    body(remote).insert(0, [paragraph(new Y.XmlText('from elsewhere'))]);
+    sync(remote, doc);
+    expect(allAuthors(doc).size).toBe(0);
+    texts(body(doc))[0]!.insert(0, 'mine ');
+    expect(authorOf(doc, A)).toEqual({ name: 'Ada', color: '#0969da' });
+    expect([...allAuthors(doc).keys()]).toEqual([A]);
+    // The entry travels with the edit: a replica that receives both can name the writer.
+    sync(doc, remote);
+    expect(authorOf(remote, A)?.name).toBe('Ada');
+    recorder.destroy();
+  });
+
+  test('a rename updates the entry; a new client ID (a collision, a new page load) gets its own', () => {
+    const doc = replica(A);
+    const recorder = new AuthorRecorder(doc, { name: 'Ada', color: '#0969da' }, () => true);
+    body(doc).insert(0, [paragraph(new Y.XmlText('one'))]);
+    recorder.setAuthor({ name: 'Ada L.', color: '#1a7f37' });
+    expect(authorOf(doc, A)).toEqual({ name: 'Ada L.', color: '#1a7f37' });
+    doc.clientID = A + 1;
+    texts(body(doc))[0]!.insert(3, ' two');
+    expect(authorOf(doc, A + 1)).toEqual({ name: 'Ada L.', color: '#1a7f37' });
+    recorder.destroy();
   });
 });
 
