@@ -48,6 +48,11 @@ export interface VersionComparison {
   doc: PMNode;
   /** In document order; insertions and deletions are never empty. */
   changes: Change[];
+  /**
+   * The changes could not be placed (empty then): the stored content holds something this
+   * schema cannot build, which y-prosemirror leaves out of the document shown.
+   */
+  unplaced: boolean;
   title: string;
   /** The previous version's title, when it differs from this one's. */
   previousTitle: string | null;
@@ -71,9 +76,13 @@ export function compareVersions(previous: Uint8Array | null, version: Uint8Array
   const walker = new ChangeWalker(doc, before, now);
   walker.children(fragment, 0);
   const title = readTitle(doc);
+  // Built last: y-prosemirror deletes what the schema rejects, here in this scratch copy only.
+  const pmDoc = yXmlFragmentToProseMirrorRootNode(fragment, schema);
+  const unplaced = !walker.changes.every((change) => change.kind === 'deleted' || placed(pmDoc, change));
   return {
-    doc: yXmlFragmentToProseMirrorRootNode(fragment, schema),
-    changes: walker.changes,
+    doc: pmDoc,
+    changes: unplaced ? [] : walker.changes,
+    unplaced,
     title,
     previousTitle: previous && previousTitle !== title ? previousTitle : null,
   };
@@ -162,6 +171,14 @@ class ChangeWalker {
     }
     this.changes.push({ kind: 'deleted', at, text, block });
   }
+}
+
+/** The insertion covers exactly its text (or its leaf node) in the built document. */
+function placed(doc: PMNode, change: Insertion): boolean {
+  if (change.to > doc.content.size) return false;
+  const node = doc.nodeAt(change.from);
+  if (node?.isLeaf && !node.isText) return change.to - change.from === node.nodeSize;
+  return doc.textBetween(change.from, change.to) === change.text;
 }
 
 interface DeltaOp {

@@ -168,4 +168,22 @@ describe('compareVersions', () => {
     expect(result.changes.map((c) => c.kind)).toEqual(['inserted']);
     expect(docText(result)).toBe('Here!');
   });
+
+  test('content the schema cannot build leaves the changes unplaced rather than misplaced', () => {
+    const doc = new Y.Doc();
+    body(doc).insert(0, [paragraph('Before')]);
+    const v1 = Y.encodeStateAsUpdate(doc);
+    // A heading inside a paragraph: y-prosemirror leaves that paragraph out of the document shown.
+    const broken = new Y.XmlElement('paragraph');
+    const heading = new Y.XmlElement('heading');
+    heading.insert(0, [new Y.XmlText('inside')]);
+    broken.insert(0, [heading]);
+    body(doc).insert(0, [broken]);
+    textOf(doc, 1).insert(6, ' after');
+    const result = compareVersions(v1, Y.encodeStateAsUpdate(doc));
+    expect(docText(result)).toBe('Before after');
+    expect(result.unplaced).toBe(true);
+    expect(result.changes).toEqual([]);
+    expect(compareVersions(null, v1).unplaced).toBe(false);
+  });
 });

@@ -144,7 +144,9 @@ function ComparisonView({ comparison }: { comparison: VersionComparison }) {
             </>
           )}
         </p>
-        {summary.authors.length === 0 && summary.deleted === 0 ? (
+        {comparison.unplaced ? (
+          <p className="muted small">This version holds content this editor cannot show, so its changes are not highlighted.</p>
+        ) : summary.authors.length === 0 && summary.deleted === 0 ? (
           <p className="muted small">No changes to the text since the previous version.</p>
         ) : (
           <ul className="history-legend" aria-label="Changes since the previous version">
