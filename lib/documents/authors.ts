@@ -1,7 +1,7 @@
 /**
  * Who wrote what: the Y.Map `authors` maps a Yjs client ID (as a decimal string) to the name and
- * colour of the person whose replica used it. Every replica writes its own entry once, before
- * its first change, so any replica — a browser offline for days, another region — can tell who
+ * colour of the person whose replica used it. Every replica writes its own entry once, with
+ * its first change (in the same tick), so any replica — a browser offline for days, another region — can tell who
  * wrote any character from the character's Yjs ID alone, with garbage collection left on.
  *
  * Names are self-declared, as in presence: this attributes, it does not authenticate.

@@ -140,6 +140,8 @@ export default function TitleField({ doc, editable, author, onPicked }: TitleFie
         onBlur={commit}
         onKeyDown={(e) => {
           if (e.key === 'Enter') {
+            // Not typed on into the body: the key only moves from the title to the text.
+            e.preventDefault();
             commit();
             (document.querySelector('.ProseMirror') as HTMLElement | null)?.focus();
           } else if (e.key === 'Escape' && draftRef.current) {
