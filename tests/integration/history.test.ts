@@ -191,6 +191,36 @@ describe('version history', () => {
     expect(readTitle(late.doc)).toBe('Plan');
   });
 
+  it('a restore made by an editor\'s replica (as the History panel does) is undone by that editor, for everyone', async () => {
+    const s = await server();
+    const caps = mintDocument();
+    const ada = client(s, caps.docId, caps.edit, 'Ada');
+    const bo = client(s, caps.docId, caps.edit, 'Bo');
+    await Promise.all([ada.synced, bo.synced]);
+    addParagraph(ada.doc, 'old words');
+    await vi.waitFor(() => expect(paragraphs(bo.doc)).toEqual(['old words']));
+    const old = await nameVersion(s, caps, 'Old');
+    addParagraph(bo.doc, 'newer words by Bo');
+    await vi.waitFor(() => expect(paragraphs(ada.doc)).toEqual(['old words', 'newer words by Bo']));
+    // Ada restores in her own replica: the version's content, applied as one tracked change.
+    const res = await api(s, `/api/docs/${caps.docId}/versions/${old.id}?format=yjs`, caps.view);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    const version = new Y.Doc();
+    Y.applyUpdate(version, new Uint8Array(await res.arrayBuffer()));
+    const { restoreInto } = await import('../../lib/history/restoreVersion');
+    const RESTORE = Symbol('restore');
+    const undo = new Y.UndoManager([ada.doc.getXmlFragment(BODY_FRAGMENT)], { trackedOrigins: new Set([RESTORE]) });
+    restoreInto(ada.doc, version, RESTORE);
+    await vi.waitFor(() => expect(paragraphs(bo.doc)).toEqual(['old words']));
+    undo.undo();
+    for (const c of [ada, bo]) await vi.waitFor(() => expect(paragraphs(c.doc)).toEqual(['old words', 'newer words by Bo']));
+    const stored = new Y.Doc();
+    await vi.waitFor(async () => {
+      for (const update of (await s.store.load(caps.docId)).updates) Y.applyUpdate(stored, update);
+      expect(paragraphs(stored)).toEqual(['old words', 'newer words by Bo']);
+    });
+  });
+
   it('deletes a document\'s history with the document', async () => {
     const s = await server();
     const caps = mintDocument();
