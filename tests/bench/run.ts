@@ -19,12 +19,13 @@ import type { BenchOptions, Scenario, ScenarioResult } from './scenario';
 import { automergePaper } from './scenarios/automergePaper';
 import { divergence } from './scenarios/divergence';
 import { hostileEdits } from './scenarios/hostileEdits';
+import { history } from './scenarios/history';
 import { instances } from './scenarios/instances';
 import { loadScenarios } from './scenarios/load';
 import { regionScenarios } from './scenarios/regions';
 
 /** Every scenario, selectable by name, in the order a full run takes them. */
-const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, divergence, hostileEdits, ...regionScenarios, instances].map((s) => [s.name, s]));
+const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, history, divergence, hostileEdits, ...regionScenarios, instances].map((s) => [s.name, s]));
 
 /** Which Concord was measured: the commit, and the server and shared files changed since it. */
 function codeUnderTest(): string {
