@@ -179,8 +179,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     (closing ??= (async () => {
       log.info('shutting down: closing connections and saving documents');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Before the relay closes its rooms: a clean shutdown records the last burst as a version.
-      await history?.recorder.close(Math.min(2000, relayOptions.shutdownGraceMs / 2));
+      history?.recorder.close();
       await replicator?.stop();
       instances?.stop();
       const report = await relay.close();

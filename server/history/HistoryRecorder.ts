@@ -77,23 +77,13 @@ export class HistoryRecorder implements RoomListener {
     return this.unrecorded.size;
   }
 
-  /** Records every document with unrecorded edits now (shutdown, tests). */
-  async flush(): Promise<void> {
-    await Promise.all(Array.from(this.unrecorded.keys(), (docId) => this.recordNow(docId)));
-  }
-
   /**
-   * Stops recording. On a clean shutdown the edits not yet in a version get one first (within
-   * `withinMs`), so a burst just before a restart is not left out of history until the next edit.
+   * Stops recording. Edits not yet in a version stay out of history until the document's next
+   * edit after a restart (their content is stored as always): recording at shutdown would add a
+   * write to every shutdown, and to its report of what storage refused.
    */
-  async close(withinMs = 0): Promise<void> {
+  close(): void {
     clearInterval(this.timer);
-    if (withinMs > 0 && this.unrecorded.size > 0 && !this.closed) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
-      await Promise.race([this.flush(), timeout]);
-      clearTimeout(timer);
-    }
     this.closed = true;
   }
 
