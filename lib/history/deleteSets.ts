@@ -6,6 +6,7 @@
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
 
 /** Deleted ranges per client: sorted by clock, merged, not overlapping (as Yjs builds them). */
 export type DeletedRanges = Map<number, { clock: number; len: number }[]>;
@@ -70,4 +71,40 @@ export function diffSince(doc: Y.Doc, stateVector: Uint8Array, since: DeletedRan
   out.set(structs);
   out.set(newDeletes, structs.byteLength);
   return out;
+}
+
+/** Reads what encodeDeletedRanges wrote. Throws RangeError on bytes it did not write. */
+export function decodeDeletedRanges(bytes: Uint8Array): DeletedRanges {
+  const decoder = decoding.createDecoder(bytes);
+  const result: DeletedRanges = new Map();
+  try {
+    const clients = decoding.readVarUint(decoder);
+    for (let c = 0; c < clients; c++) {
+      const client = decoding.readVarUint(decoder);
+      const count = decoding.readVarUint(decoder);
+      const items: { clock: number; len: number }[] = [];
+      for (let i = 0; i < count; i++) items.push({ clock: decoding.readVarUint(decoder), len: decoding.readVarUint(decoder) });
+      result.set(client, items);
+    }
+  } catch (cause) {
+    throw new RangeError('malformed delete set', { cause });
+  }
+  if (decoding.hasContent(decoder)) throw new RangeError('malformed delete set: trailing bytes');
+  return result;
+}
+
+/** True when `ranges` deletes the character `client`:`clock`. */
+export function rangesContain(ranges: DeletedRanges, client: number, clock: number): boolean {
+  const items = ranges.get(client);
+  if (!items) return false;
+  let low = 0;
+  let high = items.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const item = items[mid]!;
+    if (clock < item.clock) high = mid - 1;
+    else if (clock >= item.clock + item.len) low = mid + 1;
+    else return true;
+  }
+  return false;
 }

@@ -46,6 +46,17 @@ export interface VersionRecord {
   stateVector: Uint8Array;
   /** A keyframe (whole state) or the diff from `base`'s state vector. */
   update: Uint8Array;
+  /**
+   * Who deleted what since the version before, as far as the recording server saw it (its own
+   * clients' changes): per person, the deleted Yjs items (lib/history/deleteSets.ts encoding).
+   */
+  deletions?: Deletions[];
+}
+
+/** The items one person deleted (encodeDeletedRanges). */
+export interface Deletions {
+  author: Author;
+  ranges: Uint8Array;
 }
 
 /** A version as the API lists it. */
@@ -139,5 +150,9 @@ function asVersionRecord(value: unknown): VersionRecord | null {
   if (r.region !== null && typeof r.region !== 'string') return null;
   if (!Array.isArray(r.authors) || (r.base !== null && typeof r.base !== 'string') || typeof r.recorder !== 'string') return null;
   if (!(r.stateVector instanceof Uint8Array) || !(r.update instanceof Uint8Array)) return null;
+  // Older records have none; a malformed list is dropped, the version kept.
+  if (r.deletions !== undefined && !(Array.isArray(r.deletions) && r.deletions.every((d) => typeof d === 'object' && d !== null && d.ranges instanceof Uint8Array && typeof d.author?.name === 'string'))) {
+    return { ...(r as VersionRecord), deletions: [] };
+  }
   return r as VersionRecord;
 }

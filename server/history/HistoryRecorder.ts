@@ -7,6 +7,11 @@
  *
  * The hot path only counts: a timer sweeps the documents with unrecorded changes.
  */
+import * as Y from 'yjs';
+import { authorOf } from '../../lib/documents/authors';
+import { encodeDeletedRanges } from '../../lib/history/deleteSets';
+import type { Deletions } from '../../lib/history/versionModel';
+import type { ChangeOrigin } from '../relay/origins';
 import type { Room } from '../relay/Room';
 import type { RoomListener } from '../relay/RoomListener';
 import type { Relay } from '../relay/Relay';
@@ -34,13 +39,27 @@ export const DEFAULT_HISTORY_RECORDER_OPTIONS: HistoryRecorderOptions = {
 interface Unrecorded {
   changes: number;
   lastChangeAt: number;
+  /**
+   * Each connection's updates since the last version, to tell at recording time who deleted
+   * what (Yjs records no deleter); null once they outgrew ATTRIBUTION_BYTES (attribution is then
+   * skipped for this version, nothing else).
+   */
+  byConnection: Map<number, Uint8Array[]> | null;
+  bytes: number;
+  /** The room the updates were applied to (its connections' clients are learned per room). */
+  room: Room;
 }
+
+/** Most update bytes kept per document between two versions for attributing deletions. */
+const ATTRIBUTION_BYTES = 4 * 1024 * 1024;
 
 export class HistoryRecorder implements RoomListener {
   readonly destination = 'history' as const;
   private readonly options: HistoryRecorderOptions;
   private readonly unrecorded = new Map<string, Unrecorded>();
   private readonly recording = new Set<string>();
+  /** The Yjs client each connection writes with, per room (learned from its updates). */
+  private readonly connectionClients = new WeakMap<Room, Map<number, number>>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   /** Versions recorded since start, and failed attempts (for tests and /metrics). */
@@ -60,16 +79,26 @@ export class HistoryRecorder implements RoomListener {
     relay.addRoomListener(this);
   }
 
-  onChange(room: Room, _update: Uint8Array, _origin: unknown): void {
+  onChange(room: Room, update: Uint8Array, origin: ChangeOrigin): void {
     if (this.versions.isHistoryDocument(room.docId)) return;
-    const entry = this.unrecorded.get(room.docId);
     const now = this.options.now();
+    let entry = this.unrecorded.get(room.docId);
     if (entry) {
       entry.changes++;
       entry.lastChangeAt = now;
     } else {
-      this.unrecorded.set(room.docId, { changes: 1, lastChangeAt: now });
+      entry = { changes: 1, lastChangeAt: now, byConnection: new Map(), bytes: 0, room };
+      this.unrecorded.set(room.docId, entry);
     }
+    if (origin.kind !== 'client' || entry.byConnection === null) return;
+    entry.bytes += update.byteLength;
+    if (entry.bytes > ATTRIBUTION_BYTES) {
+      entry.byConnection = null;
+      return;
+    }
+    const list = entry.byConnection.get(origin.connectionId);
+    if (list) list.push(update);
+    else entry.byConnection.set(origin.connectionId, [update]);
   }
 
   /** Documents with edits not yet in a version. */
@@ -105,7 +134,8 @@ export class HistoryRecorder implements RoomListener {
       if (info?.access.deleted) return;
       const { room, release } = await this.relay.openDocument(docId);
       try {
-        const record = await this.versions.record(docId, room.doc, { kind: 'auto', name: null, unchangedSince: entry.lastChangeAt });
+        const deletions = this.deletionsOf(room, entry);
+        const record = await this.versions.record(docId, room.doc, { kind: 'auto', name: null, unchangedSince: entry.lastChangeAt, deletions });
         if (record) this.recorded++;
       } finally {
         release();
@@ -115,9 +145,58 @@ export class HistoryRecorder implements RoomListener {
       this.failed++;
       this.log.error({ err, docId }, 'recording a version failed; retrying');
       const now = this.unrecorded.get(docId);
-      this.unrecorded.set(docId, { changes: entry.changes + (now?.changes ?? 0), lastChangeAt: Math.max(entry.lastChangeAt, now?.lastChangeAt ?? 0) });
+      this.unrecorded.set(docId, {
+        changes: entry.changes + (now?.changes ?? 0),
+        lastChangeAt: Math.max(entry.lastChangeAt, now?.lastChangeAt ?? 0),
+        byConnection: null,
+        bytes: 0,
+        room: entry.room,
+      });
     } finally {
       this.recording.delete(docId);
     }
   }
+
+  /**
+   * Who deleted what since the last version: each connection's updates merged, their delete set
+   * attributed to the author of the Yjs client that connection writes with (learned from the
+   * structs it sends; a connection that only deleted since the last version is known from
+   * earlier). Off the editing path: runs once per version.
+   */
+  private deletionsOf(room: Room, entry: Unrecorded): Deletions[] {
+    if (!entry.byConnection || entry.byConnection.size === 0) return [];
+    let clients = this.connectionClients.get(entry.room);
+    if (!clients) this.connectionClients.set(entry.room, (clients = new Map()));
+    const byAuthor = new Map<string, Deletions & { updates: Uint8Array[] }>();
+    for (const [connectionId, updates] of entry.byConnection) {
+      try {
+        const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+        const { structs, ds } = Y.decodeUpdate(merged);
+        const writer = mostWrittenClient(structs);
+        if (writer !== null) clients.set(connectionId, writer);
+        const client = writer ?? clients.get(connectionId);
+        if (ds.clients.size === 0 || client === undefined) continue;
+        const author = authorOf(room.doc, client);
+        if (!author) continue;
+        const key = `${author.name}\0${author.color}`;
+        const known = byAuthor.get(key);
+        if (known) known.updates.push(merged);
+        else byAuthor.set(key, { author, ranges: encodeDeletedRanges(ds.clients), updates: [merged] });
+      } catch (err) {
+        this.log.warn({ err, docId: room.docId }, 'could not attribute deletions for a version');
+      }
+    }
+    return Array.from(byAuthor.values(), ({ author, ranges, updates }) =>
+      updates.length === 1 ? { author, ranges } : { author, ranges: encodeDeletedRanges(Y.decodeUpdate(Y.mergeUpdates(updates)).ds.clients) },
+    );
+  }
+}
+
+/** The client with the most new content in `structs` (a connection writes its own), or null. */
+function mostWrittenClient(structs: readonly (Y.Item | Y.GC | Y.Skip)[]): number | null {
+  const lengths = new Map<number, number>();
+  for (const struct of structs) if (struct instanceof Y.Item) lengths.set(struct.id.client, (lengths.get(struct.id.client) ?? 0) + struct.length);
+  let best: number | null = null;
+  for (const [client, length] of lengths) if (best === null || length > lengths.get(best)!) best = client;
+  return best;
 }

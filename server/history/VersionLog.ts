@@ -15,6 +15,7 @@ import {
   listVersions,
   versionDoc,
   versionsMap,
+  type Deletions,
   type VersionKind,
   type VersionRecord,
 } from '../../lib/history/versionModel';
@@ -43,6 +44,8 @@ export interface RecordRequest {
    * made after this time (another instance recorded the same burst).
    */
   unchangedSince?: number;
+  /** Who deleted what since the last version (the recorder's attribution). */
+  deletions?: Deletions[];
 }
 
 export interface VersionView {
@@ -126,11 +129,12 @@ export class VersionLog {
         name: request.name,
         createdAt: now,
         region: this.options.region,
-        authors: authorsSince(doc, newest?.stateVector ?? null),
+        authors: withDeleters(authorsSince(doc, newest?.stateVector ?? null), request.deletions ?? []),
         recorder: this.recorderId,
         base: base?.record.id ?? null,
         stateVector,
         update,
+        ...(request.deletions && request.deletions.length > 0 ? { deletions: request.deletions } : {}),
       };
       const removed = versionsToRemove([...all, record], now);
       const ok = room.change(SERVER_ORIGIN, (h) => {
@@ -202,6 +206,15 @@ function authorsSince(doc: Y.Doc, since: Uint8Array | null): Author[] {
     if (seen.has(key)) continue;
     seen.add(key);
     result.push(author);
+  }
+  return result;
+}
+
+/** `authors` and then whoever only deleted (someone who deletes edits too). */
+function withDeleters(authors: Author[], deletions: Deletions[]): Author[] {
+  const result = [...authors];
+  for (const { author } of deletions) {
+    if (!result.some((a) => a.name === author.name && a.color === author.color)) result.push(author);
   }
   return result;
 }

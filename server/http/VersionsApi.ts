@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as Y from 'yjs';
 import { z } from 'zod';
+import { toBase64UrlEncoded } from 'lib0/buffer';
 import { isDocId, decodePathSegment } from '../../lib/ids';
 import { EXPORT_FORMATS, isExportFormat } from '../../lib/documents/exportFormats';
 import { recordAuthor } from '../../lib/documents/authors';
@@ -74,7 +75,12 @@ export class VersionsApi {
     const view = await this.findVersion(res, auth.docId, rawVersionId);
     if (!view) return;
     if (format === null) {
-      sendJson(res, 200, { version: summarise(view.record), previousId: view.previous?.id ?? null });
+      sendJson(res, 200, {
+        version: summarise(view.record),
+        previousId: view.previous?.id ?? null,
+        // Who deleted what since the previous version (Yjs item ranges, base64url): see the README.
+        deletions: (view.record.deletions ?? []).map(({ author, ranges }) => ({ author, ranges: toBase64UrlEncoded(ranges) })),
+      });
       return;
     }
     if (format === 'yjs') {

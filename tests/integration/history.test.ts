@@ -109,6 +109,35 @@ describe('version history', () => {
     expect(metrics).toMatch(/^concord_history_pending_documents 0$/m);
   });
 
+  it('records who deleted what, and lists someone who only deleted among the version\'s editors', async () => {
+    const s = await server();
+    const caps = mintDocument();
+    const ada = client(s, caps.docId, caps.edit, 'Ada', '#d1242f');
+    const bo = client(s, caps.docId, caps.edit, 'Bo', '#1a7f37');
+    await Promise.all([ada.synced, bo.synced]);
+    addParagraph(ada.doc, 'keep this, drop that');
+    addParagraph(bo.doc, 'by Bo');
+    await vi.waitFor(async () => expect(await versions(s, caps)).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(paragraphs(bo.doc)).toEqual(['keep this, drop that', 'by Bo']));
+    // Bo now only deletes, in Ada's paragraph.
+    const text = (bo.doc.getXmlFragment(BODY_FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
+    text.delete(9, 11);
+    await vi.waitFor(async () => expect(await versions(s, caps)).toHaveLength(2), { timeout: 10_000 });
+    const [newest] = await versions(s, caps);
+    expect(newest!.authors).toEqual([{ name: 'Bo', color: '#1a7f37' }]);
+    const detail = await (await api(s, `/api/docs/${caps.docId}/versions/${newest!.id}`, caps.view)).json();
+    expect(detail.deletions).toHaveLength(1);
+    expect(detail.deletions[0].author).toEqual({ name: 'Bo', color: '#1a7f37' });
+    const { decodeDeletedRanges, rangesContain } = await import('../../lib/history/deleteSets');
+    const { fromBase64UrlEncoded } = await import('lib0/buffer');
+    const ranges = decodeDeletedRanges(fromBase64UrlEncoded(detail.deletions[0].ranges));
+    // The deleted ", drop that" is Ada's text (her client, clocks after "keep this").
+    const adaClock = (clock: number) => rangesContain(ranges, ada.doc.clientID, clock);
+    const deletedClocks = [...ranges.get(ada.doc.clientID) ?? []].reduce((n, r) => n + r.len, 0);
+    expect(deletedClocks).toBe(11);
+    expect(adaClock(0)).toBe(false);
+  });
+
   it('records every N changes while editing goes on, and named versions on request', async () => {
     const s = await server({ history: { quietMs: 60_000, everyChanges: 5, sweepMs: 25 } });
     const caps = mintDocument();
