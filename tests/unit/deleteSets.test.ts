@@ -1,7 +1,7 @@
 /** Version diffs that carry only the deletions since their base (lib/history/deleteSets.ts). */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { deletedRanges, diffSince, subtractRanges } from '../../lib/history/deleteSets';
+import { decodeDeletedRanges, deletedRanges, diffSince, encodeDeletedRanges, rangesContain, subtractRanges } from '../../lib/history/deleteSets';
 
 describe('delete sets of version diffs', () => {
   it('subtracts covered ranges, keeping the parts left over', () => {
@@ -41,5 +41,17 @@ describe('delete sets of version diffs', () => {
     doc.getText('t').insert(5, '!');
     const whole = Y.encodeStateAsUpdate(doc, base.sv);
     expect(diffSince(doc, base.sv, base.ds)!.byteLength).toBeLessThan(whole.byteLength);
+  });
+
+  it('reads back what it encodes, finds every deleted clock and no other, and refuses bytes it did not write', () => {
+    const ranges = new Map([[5, [{ clock: 0, len: 2 }, { clock: 10, len: 3 }]], [9, [{ clock: 4, len: 1 }]]]);
+    const decoded = decodeDeletedRanges(encodeDeletedRanges(ranges));
+    expect(decoded).toEqual(ranges);
+    const hits = [...Array(15).keys()].filter((clock) => rangesContain(decoded, 5, clock));
+    expect(hits).toEqual([0, 1, 10, 11, 12]);
+    expect(rangesContain(decoded, 9, 4)).toBe(true);
+    expect(rangesContain(decoded, 7, 0)).toBe(false);
+    expect(() => decodeDeletedRanges(new Uint8Array([2, 5]))).toThrow(RangeError);
+    expect(() => decodeDeletedRanges(new Uint8Array([0, 1]))).toThrow(RangeError);
   });
 });
