@@ -3,7 +3,11 @@
  * versions of one document with this page's link. Errors become a HistoryApiError carrying the
  * server's own message (`{"error": {"code", "message"}}`), so the panel can show it as it is.
  */
+import { fromBase64UrlEncoded } from 'lib0/buffer';
+import type { Author } from '../documents/authors';
+import { decodeDeletedRanges } from '../history/deleteSets';
 import type { VersionSummary } from '../history/versionModel';
+import type { AuthorDeletions } from './versionChanges';
 
 export type { VersionSummary };
 
@@ -11,6 +15,11 @@ export type { VersionSummary };
 export interface VersionDetail {
   version: VersionSummary;
   previousId: string | null;
+  /**
+   * Who deleted what since the previous version, as far as the server recorded it: empty for
+   * older versions and edits relayed from other regions. Entries it cannot read are left out.
+   */
+  deletions: AuthorDeletions[];
 }
 
 /** Same bounds as the server's (POST /api/docs/<id>/versions). */
@@ -55,7 +64,7 @@ export class HistoryApi {
   async detail(versionId: string): Promise<VersionDetail> {
     const body = (await this.json(await this.request(this.path(versionId), { method: 'GET' }))) as Partial<VersionDetail>;
     if (!body.version || body.previousId === undefined) throw badResponse();
-    return { version: body.version, previousId: body.previousId };
+    return { version: body.version, previousId: body.previousId, deletions: readDeletions(body.deletions, versionId) };
   }
 
   /** The version's content as one Yjs update (apply it to a fresh Y.Doc). */
@@ -112,6 +121,42 @@ function fallbackMessage(status: number): string {
   if (status === 404) return 'That version no longer exists (it may have been thinned out).';
   if (status >= 500) return `The server could not do that (error ${status}). Try again in a moment.`;
   return `The server refused that (error ${status}).`;
+}
+
+/** Same rule as the authors map (lib/documents/authors.ts): the colour goes into a style. */
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+
+/**
+ * The detail's `deletions`, each `{"author": {"name", "color"}, "ranges": "<base64url>"}`. Who
+ * deleted is an extra: a malformed entry is dropped (those deletions stay grey) and logged,
+ * rather than failing the whole view.
+ */
+export function readDeletions(raw: unknown, versionId: string): AuthorDeletions[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    console.warn('concord: version deletions are not a list', versionId, raw);
+    return [];
+  }
+  const result: AuthorDeletions[] = [];
+  for (const entry of raw as unknown[]) {
+    const parsed = readDeletion(entry);
+    if (parsed instanceof Error) console.warn('concord: unreadable version deletions entry', versionId, parsed.message);
+    else result.push(parsed);
+  }
+  return result;
+}
+
+function readDeletion(entry: unknown): AuthorDeletions | Error {
+  const { author, ranges } = (typeof entry === 'object' && entry !== null ? entry : {}) as { author?: unknown; ranges?: unknown };
+  const { name, color } = (typeof author === 'object' && author !== null ? author : {}) as { name?: unknown; color?: unknown };
+  if (typeof name !== 'string' || name.length === 0 || typeof color !== 'string' || !COLOR.test(color)) return new Error('no valid author');
+  if (typeof ranges !== 'string' || !/^[A-Za-z0-9_-]*$/.test(ranges)) return new Error('ranges are not base64url');
+  try {
+    const who: Author = { name, color };
+    return { author: who, ranges: decodeDeletedRanges(fromBase64UrlEncoded(ranges)) };
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 function badResponse(): HistoryApiError {

@@ -10,12 +10,15 @@
  * versions was collected before the version was stored and shows as neither.
  *
  * Yjs records who *inserted* each item (its client ID → lib/documents/authors.ts), not who
- * deleted it: deletions carry no author.
+ * deleted it. The server records that per connection (the version detail's `deletions`); given
+ * as a DeleterLookup, deleted runs are split per deleter and carry them. Without it, or for
+ * characters it does not cover, a deletion's deleter is null.
  */
 import * as Y from 'yjs';
 import type { Node as PMNode } from 'prosemirror-model';
 import { yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
 import { authorOf, type Author } from '../documents/authors';
+import { rangesContain, type DeletedRanges } from '../history/deleteSets';
 import { BODY_FRAGMENT } from '../documents/dataModel';
 import { readTitle } from '../documents/title';
 import { schema } from '../editor/schema';
@@ -39,7 +42,25 @@ export interface Deletion {
   text: string;
   /** The deleted text was a whole block (a paragraph, a list item…), not text within one. */
   block: boolean;
+  /** Who deleted it, when the server recorded that; null otherwise. */
+  deleter: Author | null;
 }
+
+/** Who deleted the Yjs item `client`:`clock`, or null when not known. */
+export type DeleterLookup = (client: number, clock: number) => Author | null;
+
+/** What one person's connection deleted between the previous version and this one. */
+export interface AuthorDeletions {
+  author: Author;
+  ranges: DeletedRanges;
+}
+
+/** A DeleterLookup over the server's per-author deleted ranges (the first that holds an item wins). */
+export function deletersFrom(deletions: readonly AuthorDeletions[]): DeleterLookup {
+  return (client, clock) => deletions.find((d) => rangesContain(d.ranges, client, clock))?.author ?? null;
+}
+
+const NO_DELETERS: DeleterLookup = () => null;
 
 export type Change = Insertion | Deletion;
 
@@ -63,9 +84,9 @@ const LEAF_LABELS: Record<string, string> = { hard_break: '↵', horizontal_rule
 
 /**
  * Compares `version` (a Yjs update) with `previous` (the version before it, or null for the
- * first version: then everything in it is an insertion).
+ * first version: then everything in it is an insertion). `deleters` names who deleted what.
  */
-export function compareVersions(previous: Uint8Array | null, version: Uint8Array): VersionComparison {
+export function compareVersions(previous: Uint8Array | null, version: Uint8Array, deleters: DeleterLookup = NO_DELETERS): VersionComparison {
   const doc = new Y.Doc({ gc: false });
   if (previous) Y.applyUpdate(doc, previous);
   const before = Y.snapshot(doc);
@@ -73,7 +94,7 @@ export function compareVersions(previous: Uint8Array | null, version: Uint8Array
   Y.applyUpdate(doc, version);
   const now = Y.snapshot(doc);
   const fragment = doc.getXmlFragment(BODY_FRAGMENT);
-  const walker = new ChangeWalker(doc, before, now);
+  const walker = new ChangeWalker(doc, before, deleters);
   walker.children(fragment, 0);
   const title = readTitle(doc);
   // Built last: y-prosemirror deletes what the schema rejects, here in this scratch copy only.
@@ -99,7 +120,7 @@ class ChangeWalker {
   constructor(
     private readonly doc: Y.Doc,
     private readonly before: Y.Snapshot,
-    private readonly now: Y.Snapshot,
+    private readonly deleters: DeleterLookup,
   ) {}
 
   /** Walks the children of `parent`, whose content starts at `pos`; returns the position after. */
@@ -111,7 +132,7 @@ class ChangeWalker {
       if (!visibleNow && !visibleBefore) continue;
       const type = item.content.type;
       if (type instanceof Y.XmlText) pos = this.text(type, pos);
-      else if (type instanceof Y.XmlElement) pos = visibleNow ? this.element(type, item, visibleBefore, pos) : this.removedElement(type, pos);
+      else if (type instanceof Y.XmlElement) pos = visibleNow ? this.element(type, item, visibleBefore, pos) : this.removedElement(type, item, pos);
     }
     return pos;
   }
@@ -128,28 +149,48 @@ class ChangeWalker {
   }
 
   /** A block or inline node the version deleted: its former text, shown where it was. */
-  private removedElement(element: Y.XmlElement, pos: number): number {
+  private removedElement(element: Y.XmlElement, item: Y.Item, pos: number): number {
     const nodeType = schema.nodes[element.nodeName];
     if (!nodeType) return pos;
     const text = nodeType.isLeaf ? (LEAF_LABELS[element.nodeName] ?? '') : textBefore(element, this.before);
-    this.deletion(pos, text, nodeType.isBlock);
+    // Whoever deleted the node deleted its content with it: the node's own item names them.
+    this.deletion(pos, text, nodeType.isBlock, this.deleters(item.id.client, item.id.clock));
     return pos;
   }
 
+  /**
+   * Character by character (each has its own Yjs ID, client:clock+offset), since one stored
+   * item can hold characters added, kept and deleted, and deleted by different people.
+   * Formatting items take no position; deleted content that was collected has no text.
+   */
   private text(text: Y.XmlText, pos: number): number {
-    // Yjs splits items at both snapshots' boundaries here, so each delta op is one kind.
-    const ops = text.toDelta(this.now, this.before, (type: 'added' | 'removed', id: Y.ID) => ({ type, user: id.client })) as DeltaOp[];
-    for (const op of ops) {
-      if (typeof op.insert !== 'string') continue;
-      const change = op.attributes?.ychange;
-      if (change?.type === 'removed') {
-        this.deletion(pos, op.insert, false);
-        continue;
+    for (let item = text._start; item !== null; item = item.right) {
+      if (!(item.content instanceof Y.ContentString)) continue;
+      const str = item.content.str;
+      const { client, clock } = item.id;
+      let start = 0;
+      while (start < str.length) {
+        const kind = this.charKind(item, start);
+        const deleter = kind === 'deleted' ? this.deleters(client, clock + start) : null;
+        let end = start + 1;
+        while (end < str.length && this.charKind(item, end) === kind && (kind !== 'deleted' || sameAuthor(this.deleters(client, clock + end), deleter))) end++;
+        const run = str.slice(start, end);
+        if (kind === 'deleted') this.deletion(pos, run, false, deleter);
+        else if (kind === 'inserted') this.insertion(pos, pos + run.length, run, client);
+        if (kind !== 'deleted' && kind !== 'gone') pos += run.length;
+        start = end;
       }
-      if (change?.type === 'added') this.insertion(pos, pos + op.insert.length, op.insert, change.user);
-      pos += op.insert.length;
     }
     return pos;
+  }
+
+  /** The `offset`th character of `item`: new in this version, deleted by it, in both, or in neither. */
+  private charKind(item: Y.Item, offset: number): 'inserted' | 'deleted' | 'kept' | 'gone' {
+    const id = Y.createID(item.id.client, item.id.clock + offset);
+    const clockBefore = this.before.sv.get(id.client);
+    const visibleBefore = clockBefore !== undefined && clockBefore > id.clock && !Y.isDeleted(this.before.ds, id);
+    if (item.deleted) return visibleBefore ? 'deleted' : 'gone';
+    return visibleBefore ? 'kept' : 'inserted';
   }
 
   private insertion(from: number, to: number, text: string, clientId: number): void {
@@ -162,14 +203,14 @@ class ChangeWalker {
     this.changes.push({ kind: 'inserted', from, to, text, clientId, author: authorOf(this.doc, clientId) });
   }
 
-  private deletion(at: number, text: string, block: boolean): void {
+  private deletion(at: number, text: string, block: boolean, deleter: Author | null): void {
     if (text.length === 0 && !block) return;
     const last = this.changes.at(-1);
-    if (last?.kind === 'deleted' && last.at === at && !last.block && !block) {
+    if (last?.kind === 'deleted' && last.at === at && !last.block && !block && sameAuthor(last.deleter, deleter)) {
       last.text += text;
       return;
     }
-    this.changes.push({ kind: 'deleted', at, text, block });
+    this.changes.push({ kind: 'deleted', at, text, block, deleter });
   }
 }
 
@@ -183,7 +224,10 @@ function placed(doc: PMNode, change: Insertion): boolean {
 
 interface DeltaOp {
   insert: unknown;
-  attributes?: { ychange?: { type: 'added' | 'removed'; user: number } };
+}
+
+function sameAuthor(a: Author | null, b: Author | null): boolean {
+  return a === b || (a !== null && b !== null && a.name === b.name && a.color === b.color);
 }
 
 /** Yjs's own visibility rule (not exported): made before the snapshot and not deleted in it. */

@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
-import { compareVersions, type Change, type Insertion } from '../../lib/client/versionChanges';
+import { fromBase64UrlEncoded, toBase64UrlEncoded } from 'lib0/buffer';
+import { readDeletions } from '../../lib/client/historyApi';
+import { compareVersions, deletersFrom, type Change, type Deletion, type Insertion } from '../../lib/client/versionChanges';
+import { encodeDeletedRanges, type DeletedRanges } from '../../lib/history/deleteSets';
 import { recordAuthor } from '../../lib/documents/authors';
 import { BODY_FRAGMENT } from '../../lib/documents/dataModel';
 import { setTitle } from '../../lib/documents/title';
@@ -50,6 +53,22 @@ function textOf(doc: Y.Doc, index: number): Y.XmlText {
 
 function insertions(changes: Change[]): Insertion[] {
   return changes.filter((c): c is Insertion => c.kind === 'inserted');
+}
+
+function deletions(changes: Change[]): Deletion[] {
+  return changes.filter((c): c is Deletion => c.kind === 'deleted');
+}
+
+/** What `edit` deletes in `doc` (one transaction), as the server records per connection. */
+function deletedBy(doc: Y.Doc, edit: () => void): DeletedRanges {
+  const ranges: DeletedRanges = new Map();
+  const record = (tr: Y.Transaction) => {
+    for (const [client, items] of tr.deleteSet.clients) ranges.set(client, items.map(({ clock, len }) => ({ clock, len })));
+  };
+  doc.on('afterTransaction', record);
+  doc.transact(edit);
+  doc.off('afterTransaction', record);
+  return ranges;
 }
 
 function docText(result: ReturnType<typeof compareVersions>): string {
@@ -185,5 +204,73 @@ describe('compareVersions', () => {
     expect(result.unplaced).toBe(true);
     expect(result.changes).toEqual([]);
     expect(compareVersions(null, v1).unplaced).toBe(false);
+  });
+
+  test('a deletion in an author’s recorded ranges carries that author; one in nobody’s stays unattributed', () => {
+    const scene = new Scene();
+    body(scene.ada).insert(0, [paragraph('Keep this word'), paragraph('Drop me'), paragraph('Mystery gone')]);
+    const v1 = scene.version();
+    const byGrace = deletedBy(scene.grace, () => {
+      textOf(scene.grace, 0).delete(4, ' this'.length); // "Keep word"
+      body(scene.grace).delete(1, 1); // the paragraph "Drop me"
+    });
+    scene.sync();
+    textOf(scene.ada, 1).delete(0, 'Mystery '.length); // deleted by a connection the server did not record
+    const v2 = scene.version();
+
+    const result = compareVersions(v1, v2, deletersFrom([{ author: GRACE, ranges: byGrace }]));
+    expect(deletions(result.changes).map((d) => [d.text, d.block, d.deleter])).toEqual([
+      [' this', false, GRACE],
+      ['Drop me', true, GRACE],
+      ['Mystery ', false, null],
+    ]);
+    // Without a lookup (older versions), every deletion is unattributed, at the same places.
+    const plain = compareVersions(v1, v2);
+    expect(deletions(plain.changes).map((d) => [d.text, d.at, d.deleter])).toEqual(deletions(result.changes).map((d) => [d.text, d.at, null]));
+  });
+
+  test('a run deleted by two people splits into one deletion per deleter', () => {
+    const scene = new Scene();
+    body(scene.ada).insert(0, [paragraph('one two three four')]);
+    const v1 = scene.version();
+    // Ada deletes " two", Grace (after seeing it) " three": one contiguous run in the version.
+    const byAda = deletedBy(scene.ada, () => textOf(scene.ada, 0).delete(3, ' two'.length));
+    scene.sync();
+    const byGrace = deletedBy(scene.grace, () => textOf(scene.grace, 0).delete(3, ' three'.length));
+    const v2 = scene.version();
+
+    const deleters = deletersFrom([
+      { author: ADA, ranges: byAda },
+      { author: GRACE, ranges: byGrace },
+    ]);
+    const result = compareVersions(v1, v2, deleters);
+    expect(docText(result)).toBe('one four');
+    expect(deletions(result.changes)).toEqual([
+      { kind: 'deleted', at: 4, text: ' two', block: false, deleter: ADA },
+      { kind: 'deleted', at: 4, text: ' three', block: false, deleter: GRACE },
+    ]);
+    // Unattributed, the same run stays one deletion.
+    expect(deletions(compareVersions(v1, v2).changes)).toEqual([{ kind: 'deleted', at: 4, text: ' two three', block: false, deleter: null }]);
+  });
+
+  test('the detail’s deletions decode from base64url; malformed entries are dropped, not fatal', () => {
+    const ranges: DeletedRanges = new Map([[7, [{ clock: 2, len: 3 }]]]);
+    const encoded = toBase64UrlEncoded(encodeDeletedRanges(ranges));
+    expect(fromBase64UrlEncoded(encoded)).toEqual(encodeDeletedRanges(ranges));
+    const read = readDeletions(
+      [
+        { author: GRACE, ranges: encoded },
+        { author: { name: 'Eve', color: 'red; background: url(x)' }, ranges: encoded },
+        { author: ADA, ranges: 'not base64!' },
+        { author: ADA, ranges: toBase64UrlEncoded(new Uint8Array([5])) }, // says 5 clients, holds none
+        null,
+      ],
+      'v1',
+    );
+    expect(read).toEqual([{ author: GRACE, ranges }]);
+    const lookup = deletersFrom(read);
+    expect([lookup(7, 1), lookup(7, 2), lookup(7, 4), lookup(7, 5), lookup(8, 3)]).toEqual([null, GRACE, GRACE, null, null]);
+    expect(readDeletions(undefined, 'v1')).toEqual([]);
+    expect(readDeletions('nope', 'v1')).toEqual([]);
   });
 });

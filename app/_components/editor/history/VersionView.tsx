@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import { EditorState } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import type { HistoryApi, VersionSummary } from '../../../../lib/client/historyApi';
-import { compareVersions, type VersionComparison } from '../../../../lib/client/versionChanges';
+import { compareVersions, deletersFrom, type VersionComparison } from '../../../../lib/client/versionChanges';
 import { UNTITLED } from '../../../../lib/documents/dataModel';
 import { changeDecorations, changeSummary } from './changeDecorations';
 import { absoluteTime, relativeTime } from './time';
@@ -44,9 +44,9 @@ export default function VersionView({ api, version, canRestore, restoring, onRes
     let cancelled = false;
     setLoaded({ state: 'loading' });
     void (async () => {
-      const { previousId } = await api.detail(version.id);
+      const { previousId, deletions } = await api.detail(version.id);
       const [current, previous] = await Promise.all([api.content(version.id), previousId ? api.content(previousId) : Promise.resolve(null)]);
-      return compareVersions(previous, current);
+      return compareVersions(previous, current, deletersFrom(deletions));
     })().then(
       (comparison) => !cancelled && setLoaded({ state: 'ready', comparison }),
       (err: unknown) => {
@@ -108,6 +108,16 @@ export default function VersionView({ api, version, canRestore, restoring, onRes
   );
 }
 
+function characters(n: number): string {
+  return `${n} ${n === 1 ? 'character' : 'characters'}`;
+}
+
+/** "17 characters added, 5 deleted", "5 characters deleted". */
+function authorCounts({ added, deleted }: { added: number; deleted: number }): string {
+  if (added === 0) return `${characters(deleted)} deleted`;
+  return deleted === 0 ? `${characters(added)} added` : `${characters(added)} added, ${deleted} deleted`;
+}
+
 function ComparisonView({ comparison }: { comparison: VersionComparison }) {
   const host = useRef<HTMLDivElement>(null);
   const summary = changeSummary(comparison.changes);
@@ -152,12 +162,12 @@ function ComparisonView({ comparison }: { comparison: VersionComparison }) {
           <ul className="history-legend" aria-label="Changes since the previous version">
             {summary.authors.map((a) => (
               <li key={`${a.name}-${a.color}`}>
-                <span className="history-dot" style={{ background: a.color }} aria-hidden="true" /> {a.name}: {a.added} {a.added === 1 ? 'character' : 'characters'} added
+                <span className="history-dot" style={{ background: a.color }} aria-hidden="true" /> {a.name}: {authorCounts(a)}
               </li>
             ))}
             {summary.deleted > 0 && (
               <li>
-                <del className="history-del">deleted</del> {summary.deleted} {summary.deleted === 1 ? 'character' : 'characters'} (Yjs does not record who deleted)
+                <del className="history-del">deleted</del> {characters(summary.deleted)} (who deleted {summary.deleted === 1 ? 'it' : 'them'} was not recorded)
               </li>
             )}
           </ul>

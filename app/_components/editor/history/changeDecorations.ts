@@ -1,12 +1,12 @@
 /**
  * The decorations that show a version's changes in its read-only view: insertions tinted with
  * their author's colour (their name on hover), deleted text struck through where it was, in
- * neutral grey, since Yjs does not record who deleted what.
+ * its deleter's colour when the server recorded who deleted it, else in neutral grey.
  */
 import { Decoration, DecorationSet } from 'prosemirror-view';
 import type { Change, Deletion, Insertion, VersionComparison } from '../../../../lib/client/versionChanges';
 
-/** Colour of insertions whose author the document does not name, and of every deletion. */
+/** Colour of insertions whose author the document does not name, and of deletions with no known deleter. */
 export const NEUTRAL_COLOR = '#6e7781';
 
 export function changeDecorations(comparison: VersionComparison): DecorationSet {
@@ -43,27 +43,46 @@ function insertionAttrs(change: Insertion): Record<string, string> {
 function deletionElement(change: Deletion): HTMLElement {
   const del = document.createElement('del');
   del.className = change.block ? 'history-del history-del-block' : 'history-del';
-  del.title = 'Deleted since the previous version';
+  del.title = change.deleter ? `Deleted by ${change.deleter.name}` : 'Deleted since the previous version';
+  if (change.deleter) {
+    // Inline, over the stylesheet's grey; colours were checked to be #rrggbb (historyApi.ts).
+    del.classList.add('history-del-known');
+    del.style.color = change.deleter.color;
+    del.style.textDecorationColor = change.deleter.color;
+    del.dataset.deleterName = change.deleter.name;
+    del.dataset.deleterColor = change.deleter.color;
+  }
   const label = document.createElement('span');
   label.className = 'history-sr-only';
-  label.textContent = 'Deleted: ';
+  label.textContent = change.deleter ? `Deleted by ${change.deleter.name}: ` : 'Deleted: ';
   del.append(label, change.text);
   return del;
 }
 
-/** For the view's summary: how many characters each author added, and how many were deleted. */
-export function changeSummary(changes: Change[]): { authors: { name: string; color: string; added: number }[]; deleted: number } {
-  const byName = new Map<string, { name: string; color: string; added: number }>();
+export interface SummaryEntry {
+  name: string;
+  color: string;
+  added: number;
+  deleted: number;
+}
+
+/**
+ * For the view's summary: how many characters each person added and deleted (in order of their
+ * first change), and how many were deleted by no one known.
+ */
+export function changeSummary(changes: Change[]): { authors: SummaryEntry[]; deleted: number } {
+  const byPerson = new Map<string, SummaryEntry>();
+  const entry = (name: string, color: string): SummaryEntry => {
+    const key = `${name}\0${color}`;
+    const found = byPerson.get(key) ?? { name, color, added: 0, deleted: 0 };
+    byPerson.set(key, found);
+    return found;
+  };
   let deleted = 0;
   for (const change of changes) {
-    if (change.kind === 'deleted') {
-      deleted += change.text.length;
-      continue;
-    }
-    const name = change.author?.name ?? 'Unknown author';
-    const entry = byName.get(`${name}\0${change.author?.color}`) ?? { name, color: change.author?.color ?? NEUTRAL_COLOR, added: 0 };
-    entry.added += change.to - change.from;
-    byName.set(`${name}\0${change.author?.color}`, entry);
+    if (change.kind === 'inserted') entry(change.author?.name ?? 'Unknown author', change.author?.color ?? NEUTRAL_COLOR).added += change.to - change.from;
+    else if (change.deleter) entry(change.deleter.name, change.deleter.color).deleted += change.text.length;
+    else deleted += change.text.length;
   }
-  return { authors: [...byName.values()], deleted };
+  return { authors: [...byPerson.values()], deleted };
 }
