@@ -165,3 +165,46 @@ test('a view link lists and views versions, with no naming or restoring', async 
   await expect(viewer.getByTestId('version-content').locator('ins.history-ins')).toHaveAttribute('data-author-color', ADA.color);
   await expect(viewer.getByTestId('restore-version')).toHaveCount(0);
 });
+
+test('a word the other person deleted is struck through in their colour', async ({ browser, baseURL }) => {
+  test.setTimeout(120_000);
+  const ada = await personAt(browser, `${baseURL}/`, ADA);
+  await ada.getByTestId('new-document').click();
+  await ada.waitForURL(/\/d\/[A-Za-z0-9_-]{22}#token=/);
+  await waitForEditor(ada);
+  const grace = await personAt(browser, ada.url(), GRACE);
+  await waitForEditor(grace);
+  await typeInEditor(ada, 'Keep these words');
+  await expect.poll(() => editorText(grace)).toBe('Keep these words');
+  await expect(ada.getByTestId('status')).toHaveAttribute('data-status', 'saved');
+  await ada.getByTestId('history').click();
+  await nameVersion(ada, 'Before the cut');
+
+  // Grace deletes "words". The server attributes deletions in automatic versions only, recorded
+  // after HISTORY_EVERY_CHANGES (1,000) changes: she toggles bold that often, which leaves the
+  // text the same whenever the version is taken (formatting is not highlighted).
+  await grace.locator('.ProseMirror').click();
+  await grace.keyboard.press('End');
+  await grace.keyboard.press('Control+Backspace');
+  await expect.poll(() => editorText(ada)).toBe('Keep these ');
+  await grace.keyboard.press('Home');
+  await grace.keyboard.press('Shift+End');
+  for (let i = 0; i < 1000; i++) await grace.keyboard.press('Control+b');
+  await expect(grace.getByTestId('status')).toHaveAttribute('data-status', 'saved');
+  await expect(async () => {
+    await ada.getByRole('button', { name: 'Refresh' }).click();
+    await expect(ada.getByTestId('version-item').first()).toContainText('Automatic version', { timeout: 1000 });
+  }).toPass();
+  await ada.getByTestId('version-item').first().click();
+  await expect.poll(() => versionText(ada)).toBe('Keep these ');
+
+  const struck = ada.getByTestId('version-content').locator('del.history-del');
+  await expect(struck).toHaveCount(1);
+  await expect(struck).toHaveText('Deleted by Grace: words');
+  await expect(struck).toHaveAttribute('data-deleter-name', GRACE.name);
+  await expect(struck).toHaveAttribute('data-deleter-color', GRACE.color);
+  await expect(struck).toHaveAttribute('title', `Deleted by ${GRACE.name}`);
+  expect(await struck.evaluate((el) => getComputedStyle(el).textDecorationColor)).toBe(GRACE.rgb);
+  expect(await struck.evaluate((el) => getComputedStyle(el).color)).toBe(GRACE.rgb);
+  await expect(ada.getByTestId('version-summary')).toContainText('Grace: 5 characters deleted');
+});
