@@ -113,7 +113,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const { recorder } = history;
     metrics.setHistorySource({ recorded: () => recorder.recorded, failed: () => recorder.failed, pending: () => recorder.pendingDocuments });
   }
-  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null });
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null, ...(history ? { deletionsSinceLastVersion: (docId: string) => history.recorder.takeDeletions(docId) } : {}) });
 
   const server = http.createServer();
   // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.

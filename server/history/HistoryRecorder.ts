@@ -111,6 +111,19 @@ export class HistoryRecorder implements RoomListener {
    * edit after a restart (their content is stored as always): recording at shutdown would add a
    * write to every shutdown, and to its report of what storage refused.
    */
+  /**
+   * Who deleted what since the last version, for a version recorded elsewhere (a named one, or
+   * "Before restore"): from now on the next version attributes only what follows.
+   */
+  takeDeletions(docId: string): Deletions[] {
+    const entry = this.unrecorded.get(docId);
+    if (!entry) return [];
+    const deletions = this.deletionsOf(entry.room, entry);
+    entry.byConnection = new Map();
+    entry.bytes = 0;
+    return deletions;
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.closed = true;

@@ -11,6 +11,7 @@ import type { Relay } from '../relay/Relay';
 import { DocumentsApi } from './DocumentsApi';
 import { VersionsApi } from './VersionsApi';
 import type { VersionLog } from '../history/VersionLog';
+import type { Deletions } from '../../lib/history/versionModel';
 import { errorPage } from './errorPage';
 import { STATUS_PAGE_HEADERS, STATUS_SCRIPT_PATH, statusPageHtml } from './statusPage';
 import { statusScriptSource } from './statusScript';
@@ -34,6 +35,8 @@ export interface HttpRoutesDeps {
   instances?: InstanceSync | null;
   /** Version history (issue #16); null: the versions API answers 404. */
   versions?: VersionLog | null;
+  /** The history recorder's attribution of deletions, for versions the API makes. */
+  deletionsSinceLastVersion?: (docId: string) => Deletions[];
 }
 
 const DOCUMENT_PATH = /^\/api\/docs\/([^/]*)(\/[a-z]+)?$/;
@@ -47,7 +50,12 @@ export class HttpRoutes {
   constructor(private readonly deps: HttpRoutesDeps) {
     this.documents = new DocumentsApi({ store: deps.store, relay: deps.relay, baseUrl: (req) => this.baseUrl(req) });
     this.versions = deps.versions
-      ? new VersionsApi({ relay: deps.relay, versions: deps.versions, authorise: (req, res, rawId, url, needed) => this.documents.authorise(req, res, rawId, url, needed) })
+      ? new VersionsApi({
+          relay: deps.relay,
+          versions: deps.versions,
+          authorise: (req, res, rawId, url, needed) => this.documents.authorise(req, res, rawId, url, needed),
+          ...(deps.deletionsSinceLastVersion ? { deletionsSinceLastVersion: deps.deletionsSinceLastVersion } : {}),
+        })
       : null;
   }
 

@@ -14,7 +14,7 @@ import { toBase64UrlEncoded } from 'lib0/buffer';
 import { isDocId, decodePathSegment } from '../../lib/ids';
 import { EXPORT_FORMATS, isExportFormat } from '../../lib/documents/exportFormats';
 import { recordAuthor } from '../../lib/documents/authors';
-import { summarise, type VersionRecord } from '../../lib/history/versionModel';
+import { summarise, type Deletions, type VersionRecord } from '../../lib/history/versionModel';
 import type { Role } from '../../lib/auth/capabilities';
 import type { Relay } from '../relay/Relay';
 import { SERVER_ORIGIN } from '../relay/origins';
@@ -31,6 +31,8 @@ export interface VersionsApiDeps {
   relay: Relay;
   versions: VersionLog;
   authorise: Authorise;
+  /** Who deleted what since the last version (the history recorder's), for versions made here. */
+  deletionsSinceLastVersion?(docId: string): Deletions[];
 }
 
 const nameBody = z.object({ name: z.string() }).strict();
@@ -112,7 +114,8 @@ export class VersionsApi {
     const { restoreInto } = await import('../../lib/history/restoreVersion');
     const { room, release } = await this.deps.relay.openDocument(auth.docId);
     try {
-      const before = await this.deps.versions.record(auth.docId, room.doc, { kind: 'named', name: 'Before restore' });
+      const deletions = this.deps.deletionsSinceLastVersion?.(auth.docId) ?? [];
+      const before = await this.deps.versions.record(auth.docId, room.doc, { kind: 'named', name: 'Before restore', deletions });
       const restorer = new Y.Doc();
       Y.applyUpdate(restorer, Y.encodeStateAsUpdate(room.doc));
       const from = Y.encodeStateVector(restorer);
@@ -136,7 +139,8 @@ export class VersionsApi {
     const { room, release } = await this.deps.relay.openDocument(docId);
     try {
       // A named version is never skipped.
-      return (await this.deps.versions.record(docId, room.doc, { kind: 'named', name }))!;
+      const deletions = this.deps.deletionsSinceLastVersion?.(docId) ?? [];
+      return (await this.deps.versions.record(docId, room.doc, { kind: 'named', name, deletions }))!;
     } finally {
       release();
     }

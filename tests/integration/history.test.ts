@@ -116,13 +116,19 @@ describe('version history', () => {
     const bo = client(s, caps.docId, caps.edit, 'Bo', '#1a7f37');
     await Promise.all([ada.synced, bo.synced]);
     addParagraph(ada.doc, 'keep this, drop that');
+    await vi.waitFor(() => expect(paragraphs(bo.doc)).toEqual(['keep this, drop that']));
     addParagraph(bo.doc, 'by Bo');
-    await vi.waitFor(async () => expect(await versions(s, caps)).toHaveLength(1), { timeout: 10_000 });
-    await vi.waitFor(() => expect(paragraphs(bo.doc)).toEqual(['keep this, drop that', 'by Bo']));
+    // However the sweep cut those edits into versions, wait until the newest holds them all.
+    await vi.waitFor(async () => {
+      const [newest] = await versions(s, caps);
+      expect(newest && (await versionText(s, caps, newest.id))).toBe('keep this, drop that\nby Bo\n');
+      expect(s.history!.recorder.pendingDocuments).toBe(0);
+    }, { timeout: 10_000 });
+    const before = (await versions(s, caps)).length;
     // Bo now only deletes, in Ada's paragraph.
     const text = (bo.doc.getXmlFragment(BODY_FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
     text.delete(9, 11);
-    await vi.waitFor(async () => expect(await versions(s, caps)).toHaveLength(2), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await versions(s, caps)).toHaveLength(before + 1), { timeout: 10_000 });
     const [newest] = await versions(s, caps);
     expect(newest!.authors).toEqual([{ name: 'Bo', color: '#1a7f37' }]);
     const detail = await (await api(s, `/api/docs/${caps.docId}/versions/${newest!.id}`, caps.view)).json();
@@ -136,6 +142,15 @@ describe('version history', () => {
     const deletedClocks = [...ranges.get(ada.doc.clientID) ?? []].reduce((n, r) => n + r.len, 0);
     expect(deletedClocks).toBe(11);
     expect(adaClock(0)).toBe(false);
+    // A named version carries who deleted what since the last version too.
+    text.delete(0, 5);
+    await vi.waitFor(() => expect(paragraphs(ada.doc)[0]).toBe('this'));
+    const named = await nameVersion(s, caps, 'After Bo\'s cut');
+    expect(named.authors).toEqual([{ name: 'Bo', color: '#1a7f37' }]);
+    const namedDetail = await (await api(s, `/api/docs/${caps.docId}/versions/${named.id}`, caps.view)).json();
+    expect(namedDetail.deletions.map((d: { author: { name: string } }) => d.author.name)).toEqual(['Bo']);
+    const namedRanges = decodeDeletedRanges(fromBase64UrlEncoded(namedDetail.deletions[0].ranges));
+    expect([...namedRanges.get(ada.doc.clientID) ?? []].reduce((n, r) => n + r.len, 0)).toBe(5);
   });
 
   it('records every N changes while editing goes on, and named versions on request', async () => {
