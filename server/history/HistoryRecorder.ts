@@ -7,13 +7,12 @@
  *
  * The hot path only counts: a timer sweeps the documents with unrecorded changes.
  */
-import * as Y from 'yjs';
-import { authorOf } from '../../lib/documents/authors';
-import { encodeDeletedRanges } from '../../lib/history/deleteSets';
+import { authorOf, type Author } from '../../lib/documents/authors';
+import { encodeDeletedRanges, type DeletedRanges } from '../../lib/history/deleteSets';
 import type { Deletions } from '../../lib/history/versionModel';
 import type { ChangeOrigin } from '../relay/origins';
 import type { Room } from '../relay/Room';
-import type { RoomListener } from '../relay/RoomListener';
+import type { DeletedItems, RoomListener } from '../relay/RoomListener';
 import type { Relay } from '../relay/Relay';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Logger } from '../log';
@@ -40,26 +39,26 @@ interface Unrecorded {
   changes: number;
   lastChangeAt: number;
   /**
-   * Each connection's updates since the last version, to tell at recording time who deleted
-   * what (Yjs records no deleter); null once they outgrew ATTRIBUTION_BYTES (attribution is then
-   * skipped for this version, nothing else).
+   * What each connection's changes deleted since the last version (their transactions' delete
+   * sets), to tell who deleted what (Yjs records no deleter); null once they outgrew
+   * ATTRIBUTION_RANGES (attribution is then skipped for this version, nothing else).
    */
-  byConnection: Map<number, Uint8Array[]> | null;
-  bytes: number;
+  byConnection: Map<ChangeOrigin, DeletedItems[]> | null;
+  ranges: number;
   /** The room the updates were applied to (its connections' clients are learned per room). */
   room: Room;
 }
 
-/** Most update bytes kept per document between two versions for attributing deletions. */
-const ATTRIBUTION_BYTES = 4 * 1024 * 1024;
+/** Most deleted ranges kept per document between two versions for attributing deletions. */
+const ATTRIBUTION_RANGES = 200_000;
 
 export class HistoryRecorder implements RoomListener {
   readonly destination = 'history' as const;
   private readonly options: HistoryRecorderOptions;
   private readonly unrecorded = new Map<string, Unrecorded>();
   private readonly recording = new Set<string>();
-  /** The Yjs client each connection writes with, per room (learned from its updates). */
-  private readonly connectionClients = new WeakMap<Room, Map<number, number>>();
+  /** The Yjs client each connection writes with (its origin is one object per connection). */
+  private readonly writerClients = new WeakMap<ChangeOrigin, number>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   /** Versions recorded since start, and failed attempts (for tests and /metrics). */
@@ -79,7 +78,7 @@ export class HistoryRecorder implements RoomListener {
     relay.addRoomListener(this);
   }
 
-  onChange(room: Room, update: Uint8Array, origin: ChangeOrigin): void {
+  onChange(room: Room, _update: Uint8Array, origin: ChangeOrigin, deleted?: DeletedItems): void {
     if (this.versions.isHistoryDocument(room.docId)) return;
     const now = this.options.now();
     let entry = this.unrecorded.get(room.docId);
@@ -87,18 +86,24 @@ export class HistoryRecorder implements RoomListener {
       entry.changes++;
       entry.lastChangeAt = now;
     } else {
-      entry = { changes: 1, lastChangeAt: now, byConnection: new Map(), bytes: 0, room };
+      entry = { changes: 1, lastChangeAt: now, byConnection: new Map(), ranges: 0, room };
       this.unrecorded.set(room.docId, entry);
     }
-    if (origin.kind !== 'client' || entry.byConnection === null) return;
-    entry.bytes += update.byteLength;
-    if (entry.bytes > ATTRIBUTION_BYTES) {
+    if (origin.kind !== 'client') return;
+    // Learnt while the connection is open (the room forgets what a closed connection wrote).
+    if (!this.writerClients.has(origin)) {
+      const client = room.writerClientOf(origin);
+      if (client !== undefined) this.writerClients.set(origin, client);
+    }
+    if (!deleted || deleted.size === 0 || entry.byConnection === null) return;
+    for (const items of deleted.values()) entry.ranges += items.length;
+    if (entry.ranges > ATTRIBUTION_RANGES) {
       entry.byConnection = null;
       return;
     }
-    const list = entry.byConnection.get(origin.connectionId);
-    if (list) list.push(update);
-    else entry.byConnection.set(origin.connectionId, [update]);
+    const list = entry.byConnection.get(origin);
+    if (list) list.push(deleted);
+    else entry.byConnection.set(origin, [deleted]);
   }
 
   /** Documents with edits not yet in a version. */
@@ -120,7 +125,7 @@ export class HistoryRecorder implements RoomListener {
     if (!entry) return [];
     const deletions = this.deletionsOf(entry.room, entry);
     entry.byConnection = new Map();
-    entry.bytes = 0;
+    entry.ranges = 0;
     return deletions;
   }
 
@@ -162,7 +167,7 @@ export class HistoryRecorder implements RoomListener {
         changes: entry.changes + (now?.changes ?? 0),
         lastChangeAt: Math.max(entry.lastChangeAt, now?.lastChangeAt ?? 0),
         byConnection: null,
-        bytes: 0,
+        ranges: 0,
         room: entry.room,
       });
     } finally {
@@ -171,45 +176,45 @@ export class HistoryRecorder implements RoomListener {
   }
 
   /**
-   * Who deleted what since the last version: each connection's updates merged, their delete set
-   * attributed to the author of the Yjs client that connection writes with (learned from the
-   * structs it sends; a connection that only deleted since the last version is known from
-   * earlier). Off the editing path: runs once per version.
+   * Who deleted what since the last version: each connection's deletions, joined, attributed to
+   * the author of the Yjs client that connection writes with. Runs once per version, over the
+   * deleted ranges only.
    */
   private deletionsOf(room: Room, entry: Unrecorded): Deletions[] {
     if (!entry.byConnection || entry.byConnection.size === 0) return [];
-    let clients = this.connectionClients.get(entry.room);
-    if (!clients) this.connectionClients.set(entry.room, (clients = new Map()));
-    const byAuthor = new Map<string, Deletions & { updates: Uint8Array[] }>();
-    for (const [connectionId, updates] of entry.byConnection) {
-      try {
-        const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
-        const { structs, ds } = Y.decodeUpdate(merged);
-        const writer = mostWrittenClient(structs);
-        if (writer !== null) clients.set(connectionId, writer);
-        const client = writer ?? clients.get(connectionId);
-        if (ds.clients.size === 0 || client === undefined) continue;
-        const author = authorOf(room.doc, client);
-        if (!author) continue;
-        const key = `${author.name}\0${author.color}`;
-        const known = byAuthor.get(key);
-        if (known) known.updates.push(merged);
-        else byAuthor.set(key, { author, ranges: encodeDeletedRanges(ds.clients), updates: [merged] });
-      } catch (err) {
-        this.log.warn({ err, docId: room.docId }, 'could not attribute deletions for a version');
-      }
+    const byAuthor = new Map<string, { author: Author; parts: DeletedItems[] }>();
+    for (const [origin, parts] of entry.byConnection) {
+      const client = this.writerClients.get(origin) ?? room.writerClientOf(origin);
+      const author = client === undefined ? null : authorOf(room.doc, client);
+      if (!author) continue;
+      const key = `${author.name}\0${author.color}`;
+      const known = byAuthor.get(key);
+      if (known) known.parts.push(...parts);
+      else byAuthor.set(key, { author, parts: [...parts] });
     }
-    return Array.from(byAuthor.values(), ({ author, ranges, updates }) =>
-      updates.length === 1 ? { author, ranges } : { author, ranges: encodeDeletedRanges(Y.decodeUpdate(Y.mergeUpdates(updates)).ds.clients) },
-    );
+    return Array.from(byAuthor.values(), ({ author, parts }) => ({ author, ranges: encodeDeletedRanges(joinRanges(parts)) }));
   }
 }
 
-/** The client with the most new content in `structs` (a connection writes its own), or null. */
-function mostWrittenClient(structs: readonly (Y.Item | Y.GC | Y.Skip)[]): number | null {
-  const lengths = new Map<number, number>();
-  for (const struct of structs) if (struct instanceof Y.Item) lengths.set(struct.id.client, (lengths.get(struct.id.client) ?? 0) + struct.length);
-  let best: number | null = null;
-  for (const [client, length] of lengths) if (best === null || length > lengths.get(best)!) best = client;
-  return best;
+/** The union of delete sets, per client sorted by clock and merged. */
+function joinRanges(parts: readonly DeletedItems[]): DeletedRanges {
+  const joined: DeletedRanges = new Map();
+  for (const part of parts) {
+    for (const [client, items] of part) {
+      const list = joined.get(client);
+      if (list) list.push(...items.map(({ clock, len }) => ({ clock, len })));
+      else joined.set(client, items.map(({ clock, len }) => ({ clock, len })));
+    }
+  }
+  for (const [client, items] of joined) {
+    items.sort((a, b) => a.clock - b.clock);
+    const merged: { clock: number; len: number }[] = [];
+    for (const item of items) {
+      const last = merged.at(-1);
+      if (last && item.clock <= last.clock + last.len) last.len = Math.max(last.len, item.clock + item.len - last.clock);
+      else merged.push({ ...item });
+    }
+    joined.set(client, merged);
+  }
+  return joined;
 }

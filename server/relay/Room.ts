@@ -19,6 +19,7 @@ import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
 import { routes } from './originPolicy';
 import type { RoomConnection } from './RoomConnection';
+import type { DeletedItems } from './RoomListener';
 import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
 import { Fanout } from './Fanout';
 import { DEFAULT_ROOM_LIMITS, DEFAULT_UNTAGGED_CHANGE_POLICY, type RoomDeps, type RoomLimits } from './RoomDeps';
@@ -335,8 +336,11 @@ export class Room {
     // The schema versions this change records (read before it: see schemaVersionRecordedBy).
     concordMap(this.doc);
     let schemaRecorded = null as number | null;
+    let deleted: DeletedItems | undefined;
     try {
       this.doc.transact((transaction) => {
+        // The transaction's own delete set (Yjs sorts and merges it when the transaction ends).
+        deleted = transaction.deleteSet.clients;
         apply(this.doc);
         // Inside the transaction, before any update event: a failure here discards it all.
         assertPlacedBetweenNeighbours(transaction, writes?.keys());
@@ -366,8 +370,13 @@ export class Room {
     // Before any of it is forwarded: an editor older than what it records would delete what it
     // cannot map (issue #15).
     if (schemaRecorded !== null) this.closeOutdatedEditors(schemaRecorded);
-    for (const update of updates) this.forward(update, origin);
+    for (const update of updates) this.forward(update, origin, deleted);
     return true;
+  }
+
+  /** The Yjs client a connection writes with, once it has written (the history recorder's attribution). */
+  writerClientOf(origin: ChangeOrigin): number | undefined {
+    return this.admission.clientOf(origin);
   }
 
   /** Closes (4427) every editor whose declared schema is older than `recorded`. */
@@ -428,7 +437,7 @@ export class Room {
   }
 
   /** Sends a completed change to the other connections and queues it for storage. */
-  private forward(update: Uint8Array, from: ChangeOrigin): void {
+  private forward(update: Uint8Array, from: ChangeOrigin, deleted?: DeletedItems): void {
     this.digest.changed();
     // Fan-out goes first: it is sent as soon as this task is over, while the saver writes at the
     // end of the event-loop turn at the earliest, so the storage write never delays the relay.
@@ -438,7 +447,7 @@ export class Room {
       this.approxBytes += update.byteLength;
     }
     const listeners = this.deps.listeners;
-    if (listeners) for (const listener of listeners) if (routes(from, listener.destination)) listener.onChange(this, update, from);
+    if (listeners) for (const listener of listeners) if (routes(from, listener.destination)) listener.onChange(this, update, from, deleted);
   }
 
   private send(conn: RoomConnection, type: number, message: Uint8Array): void {

@@ -2,6 +2,9 @@ import type { ChangeOrigin } from './origins';
 import type { Destination } from './originPolicy';
 import type { Room } from './Room';
 
+/** What a change deleted: per Yjs client, the deleted clock ranges. */
+export type DeletedItems = ReadonlyMap<number, readonly { clock: number; len: number }[]>;
+
 /**
  * Something besides the room's connections that takes its changes: a region link, a bus between
  * instances, the history recorder. It names its destination and the room hands it exactly the
@@ -9,8 +12,12 @@ import type { Room } from './Room';
  */
 export interface RoomListener {
   readonly destination: Destination;
-  /** A completed change (already checked, applied and queued for storage). */
-  onChange(room: Room, update: Uint8Array, origin: ChangeOrigin): void;
+  /**
+   * A completed change (already checked, applied and queued for storage), with what its
+   * transaction deleted (Yjs's delete set of it: per client, sorted, merged; never changed after
+   * the transaction, so a listener may keep it).
+   */
+  onChange(room: Room, update: Uint8Array, origin: ChangeOrigin, deleted?: DeletedItems): void;
   /** Presence changed by `origin` (encoded awareness update of the clients it changed). */
   onPresence?(room: Room, update: Uint8Array, origin: ChangeOrigin): void;
   /**

@@ -69,6 +69,11 @@ export class UpdateAdmission {
   }
 
   /** After `origin`'s update was applied: the first open connection to write a client id owns it. */
+  /** A Yjs client id `origin` writes (the first it claimed), if it claimed any. */
+  clientOf(origin: ChangeOrigin): number | undefined {
+    return this.ownedBy.get(origin)?.[0];
+  }
+
   claim(origin: ChangeOrigin, writes: ClientWrites): void {
     for (const clientId of writes.keys()) {
       if (this.writers.has(clientId)) continue;
