@@ -11,10 +11,9 @@ import { BODY_FRAGMENT } from '../../lib/documents/dataModel';
 import { recordAuthor } from '../../lib/documents/authors';
 import { readTitle } from '../../lib/documents/title';
 import { connectClient, type NodeClient } from '../support/nodeClient';
-import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
+import { startTwoRegions } from '../support/twoRegions';
 import { TempDirs } from '../support/tempDirs';
 
-const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 const QUICK_HISTORY = { quietMs: 150, everyChanges: 10_000, sweepMs: 25 };
 const cleanups: (() => unknown)[] = [];
 const dirs = new TempDirs();
@@ -343,18 +342,7 @@ describe('version history across instances', () => {
 });
 
 describe('version history across regions', () => {
-  async function twoRegions(): Promise<{ east: RunningServer; west: RunningServer; proxies: TcpProxy[] }> {
-    const ports = { east: 0, west: 0 };
-    const toWest = await startTcpProxy(() => ports.west);
-    const toEast = await startTcpProxy(() => ports.east);
-    cleanups.push(() => toWest.close(), () => toEast.close());
-    const region = (name: string, peer: TcpProxy) => ({ region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 });
-    const east = await server({ region: region('east', toWest) });
-    ports.east = east.port;
-    const west = await server({ region: region('west', toEast) });
-    ports.west = west.port;
-    return { east, west, proxies: [toWest, toEast] };
-  }
+  const twoRegions = () => startTwoRegions((_name, region) => server({ region }), (close) => cleanups.push(close));
 
   it('replicates versions live, and after a partition both regions list the same versions, once each', async () => {
     const { east, west, proxies } = await twoRegions();

@@ -8,11 +8,10 @@ import { startServer, type RunningServer } from '../../server/startServer';
 import { mintDocument } from '../../lib/auth/capabilities';
 import { pickTitle, setTitle, titleState, type TitleState } from '../../lib/documents/title';
 import { connectClient, type NodeClient } from '../support/nodeClient';
-import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
+import { startTwoRegions } from '../support/twoRegions';
 import { TempDirs } from '../support/tempDirs';
 import type * as Y from 'yjs';
 
-const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 const cleanups: (() => unknown)[] = [];
 const dirs = new TempDirs();
 afterEach(async () => {
@@ -21,27 +20,15 @@ afterEach(async () => {
 });
 
 /** Two regions, east and west, each dialing the other through a proxy the test can cut. */
-async function startRegions(): Promise<{ east: RunningServer; west: RunningServer; proxies: TcpProxy[] }> {
-  const ports = { east: 0, west: 0 };
-  const toWest = await startTcpProxy(() => ports.west);
-  const toEast = await startTcpProxy(() => ports.east);
-  cleanups.push(() => toWest.close(), () => toEast.close());
-  const start = async (name: 'east' | 'west', peer: TcpProxy) => {
-    const server = await startServer({
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: dirs.make(`concord-title-${name}-`),
-      next: false,
-      logLevel: 'silent',
-      region: { region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 },
-    });
-    ports[name] = server.port;
-    cleanups.push(() => server.close());
-    return server;
-  };
-  const east = await start('east', toWest);
-  const west = await start('west', toEast);
-  return { east, west, proxies: [toWest, toEast] };
+function startRegions() {
+  return startTwoRegions(
+    async (name, region) => {
+      const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dirs.make(`concord-title-${name}-`), next: false, logLevel: 'silent', region });
+      cleanups.push(() => server.close());
+      return server;
+    },
+    (close) => cleanups.push(close),
+  );
 }
 
 function client(server: RunningServer, docId: string, token: string): NodeClient {
