@@ -11,11 +11,16 @@ export interface StoredSize {
   entries: number;
 }
 
-export async function storedSize(dataDir: string, docId: string): Promise<StoredSize> {
-  const fileBytes = fs
+/** Bytes of the SQLite files (database, WAL, shared memory) in a data directory. */
+export function sqliteFileBytes(dataDir: string): number {
+  return fs
     .readdirSync(dataDir)
     .filter((f) => f.startsWith(SQLITE_FILE_NAME))
     .reduce((sum, f) => sum + fs.statSync(path.join(dataDir, f)).size, 0);
+}
+
+export async function storedSize(dataDir: string, docId: string): Promise<StoredSize> {
+  const fileBytes = sqliteFileBytes(dataDir);
   const store = new SqliteStore(dataDir);
   try {
     const { bytes, updates } = await store.load(docId);

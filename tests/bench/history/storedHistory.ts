@@ -6,11 +6,10 @@
  * delete set of their version (the record format before commit 099186a), rebuilt along each chain.
  */
 import zlib from 'node:zlib';
-import fs from 'node:fs';
-import path from 'node:path';
 import * as Y from 'yjs';
 import { historyDocId, listVersions, type VersionRecord } from '../../../lib/history/versionModel';
-import { SQLITE_FILE_NAME, SqliteStore } from '../../../server/storage/SqliteStore';
+import { SqliteStore } from '../../../server/storage/SqliteStore';
+import { sqliteFileBytes } from '../documents/concordStorage';
 
 export interface StoredRows {
   /** SQLite files incl. WAL and free pages. */
@@ -40,10 +39,7 @@ export interface HistoryAnalysis {
 }
 
 export async function storedRows(dataDir: string, docId: string): Promise<StoredRows & { historyUpdates: Uint8Array[] }> {
-  const fileBytes = fs
-    .readdirSync(dataDir)
-    .filter((f) => f.startsWith(SQLITE_FILE_NAME))
-    .reduce((sum, f) => sum + fs.statSync(path.join(dataDir, f)).size, 0);
+  const fileBytes = sqliteFileBytes(dataDir);
   const store = new SqliteStore(dataDir);
   try {
     const document = await store.load(docId);
