@@ -175,7 +175,8 @@ export class VersionLog {
     const last = this.lastRecorded.get(doc);
     if (!last) return null;
     const candidate = all.find((r) => r.id === last.id);
-    if (!candidate || candidate.recorder !== this.recorderId) return null;
+    // lastRecorded is this log's own: the candidate is always this process's record.
+    if (!candidate) return null;
     if (Math.floor(candidate.createdAt / HOUR_MS) !== Math.floor(now / HOUR_MS)) return null;
     return chainLength(history, candidate) < this.options.maxChain ? { record: candidate, deleted: last.deleted } : null;
   }
