@@ -15,6 +15,7 @@ import { SCHEMA_VERSION } from '../editor/schema';
 import { MAX_RETRY_MS, reconnectDelay } from './backoff';
 import { SaveTracker } from './SaveTracker';
 import { ReplicaCheck } from './ReplicaCheck';
+import { ClientIdClaims } from './ClientIdClaims';
 import {
   applyConnectionEvent,
   describeConnection,
@@ -51,6 +52,8 @@ export class DocumentSession {
   private readonly saves: SaveTracker;
   /** Compares this replica with the server's once everything is saved (digests, extension v2). */
   readonly replicaCheck: ReplicaCheck;
+  /** Proves to the relay that this replica's client ids are its own (lib/protocol/clientClaims.ts). */
+  private readonly claims: ClientIdClaims;
   /** Local edits made on this page, and how many of them are known to be in IndexedDB. */
   private localEdits = 0;
   private localEditsInReplica = 0;
@@ -83,6 +86,8 @@ export class DocumentSession {
       connect: online,
       maxBackoffTime: MAX_RETRY_MS,
     });
+    // Before anything could connect: claims go first on every connection.
+    this.claims = new ClientIdClaims(this.doc, this.provider, safeStorage(), docId);
     // Tabs of this browser share edits over a BroadcastChannel, with or without the server.
     if (!online) this.provider.connectBc();
     this.saves = new SaveTracker(this.doc, this.provider, {
@@ -184,6 +189,7 @@ export class DocumentSession {
     this.seenChanges.destroy();
     this.saves.destroy();
     this.replicaCheck.destroy();
+    this.claims.destroy();
     this.regions.destroy();
     this.provider.off('status', this.onStatus);
     this.provider.off('sync', this.onSync);

@@ -13,6 +13,7 @@ import type { KeyValueStorage } from './browserStorage';
 import { localReplicaName } from './DocumentSession';
 import { readKeptEdits, writeKeptEdits } from './keptEdits';
 import { SaveTracker } from './SaveTracker';
+import { ClientIdClaims } from './ClientIdClaims';
 
 export type BackgroundSaveResult = 'saved' | 'refused' | 'timed-out';
 
@@ -32,6 +33,8 @@ export async function saveKeptEdits(
     disableBc: true,
   });
   provider.awareness.setLocalState(null);
+  // The kept edits are under this browser's claimed client ids: without the claims they would wait.
+  const claims = new ClientIdClaims(doc, provider, storage, docId);
   const tracker = new SaveTracker(doc, provider, { isRemoteOrigin: (origin) => origin === local, carriedOver: readKeptEdits(storage, docId) });
   try {
     return await new Promise<BackgroundSaveResult>((resolve) => {
@@ -52,6 +55,7 @@ export async function saveKeptEdits(
     // A document open in a tab meanwhile keeps its own count; only ours is cleared here.
     if (tracker.unsaved === 0) writeKeptEdits(storage, docId, 0);
     tracker.destroy();
+    claims.destroy();
     provider.destroy();
     await local.destroy();
     doc.destroy();

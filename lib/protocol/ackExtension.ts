@@ -16,6 +16,8 @@
  *   client → relay: varUint(101) · varUint(mark id)
  *   relay → client: varUint(101) · varUint(mark id) · varUint8Array(stored state vector)
  *
+ * Version 3 adds client-id claims (type 103): see lib/protocol/clientClaims.ts.
+ *
  * Version 2 adds a digest check (type 102), both directions, with the same frame: a replica's
  * state vector and its digest (lib/protocol/documentDigest.ts). Equal state vectors with
  * different digests mean the replicas split (a lost deletion, content integrated differently);
@@ -34,7 +36,8 @@ export const CONCORD_PROTOCOL_PARAM = 'concord';
  * relay closes it with 4427 once the document records a newer one (lib/documents/schemaVersion.ts).
  */
 export const SCHEMA_PARAM = 'schema';
-export const CONCORD_PROTOCOL_VERSION = 2;
+/** 3 adds client-id claims (message 103, lib/protocol/clientClaims.ts). */
+export const CONCORD_PROTOCOL_VERSION = 3;
 /** The first version with digest checks (type 102). */
 export const DIGEST_PROTOCOL_VERSION = 2;
 export const ACK_MESSAGE_TYPE = 100;

@@ -23,6 +23,11 @@ export const CloseCode = {
   forbidden: 4403,
   /** The URL does not name a valid document. */
   badDocumentId: 4404,
+  /**
+   * The editor claimed a Yjs client id with the wrong secret (lib/protocol/clientClaims.ts): the id
+   * belongs to another replica, which alone may write its history.
+   */
+  clientIdTaken: 4409,
   /** The document was deleted by its owner. */
   documentDeleted: 4410,
   /** A message was larger than allowed. */
@@ -85,6 +90,7 @@ const DESCRIPTIONS: Record<number, string> = {
   [CloseCode.missingCapability]: 'This link has no access token. Ask the owner for an edit or view link.',
   [CloseCode.forbidden]: 'This link is not valid for this document, or it was replaced by a new link. Ask the owner for the current link.',
   [CloseCode.badDocumentId]: 'This link does not name a valid document.',
+  [CloseCode.clientIdTaken]: 'This editor\'s identity in the document belongs to another copy of it. Reload the page to keep editing.',
   [CloseCode.documentDeleted]: 'The owner deleted this document.',
   [CloseCode.messageTooLarge]: 'A change was too large for the server to accept.',
   [CloseCode.documentTooLarge]: 'This document has reached its size limit.',

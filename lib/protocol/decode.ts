@@ -10,6 +10,7 @@ import * as decoding from 'lib0/decoding';
 import * as authProtocol from 'y-protocols/auth';
 import * as syncProtocol from 'y-protocols/sync';
 import { ACK_MESSAGE_TYPE, decodeDigestCheck, decodeMark, decodeMarkStored, decodeStoredAck, DIGEST_MESSAGE_TYPE, MARK_MESSAGE_TYPE } from './ackExtension';
+import { CLAIM_MESSAGE_TYPE, decodeClientClaim } from './clientClaims';
 import { frameType, MalformedFrameError, readFrame } from './frameReader';
 import { MessageType } from './messageTypes';
 
@@ -29,7 +30,9 @@ export type ClientMessage =
   | { type: 'auth' }
   /** Stored-ack extension: "tell me when everything I sent so far is stored". */
   | { type: 'mark'; id: number }
-  | { type: 'digestCheck'; stateVector: Uint8Array; digest: Uint8Array };
+  | { type: 'digestCheck'; stateVector: Uint8Array; digest: Uint8Array }
+  /** Extension v3: "this client id is mine", with its secret. */
+  | { type: 'clientClaim'; clientId: number; secret: Uint8Array };
 
 /** What the relay sends a client. */
 export type RelayMessage =
@@ -94,6 +97,8 @@ export function decodeClientMessage(frame: Uint8Array): ClientMessage {
       return { type: 'mark', id: decodeMark(frame)! };
     case DIGEST_MESSAGE_TYPE:
       return { type: 'digestCheck', ...decodeDigestCheck(frame)! };
+    case CLAIM_MESSAGE_TYPE:
+      return { type: 'clientClaim', ...decodeClientClaim(frame)! };
     default:
       throw new MalformedFrameError(`unknown client message type ${type}`);
   }

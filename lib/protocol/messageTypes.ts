@@ -1,4 +1,5 @@
 import { ACK_MESSAGE_TYPE, DIGEST_MESSAGE_TYPE, MARK_MESSAGE_TYPE } from './ackExtension';
+import { CLAIM_MESSAGE_TYPE } from './clientClaims';
 
 /**
  * Top-level message types of the y-websocket wire protocol (first varUint of every frame).
@@ -18,6 +19,7 @@ const EXTENSION_TYPES = {
   storedAck: ACK_MESSAGE_TYPE,
   mark: MARK_MESSAGE_TYPE,
   digestCheck: DIGEST_MESSAGE_TYPE,
+  clientClaim: CLAIM_MESSAGE_TYPE,
 } as const;
 
 /** Every message type with a name: the stock ones and Concord's extension. */

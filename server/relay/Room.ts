@@ -11,11 +11,13 @@ import * as authProtocol from 'y-protocols/auth';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
 import { DIGEST_MESSAGE_TYPE, DIGEST_PROTOCOL_VERSION, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
+import { CLAIM_MESSAGE_TYPE, CLAIMS_PROTOCOL_VERSION, decodeClientClaim, type ClientClaim } from '../../lib/protocol/clientClaims';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, hasPending, wouldChange, type ClientWrites } from './updateGuard';
 import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
+import { ClaimedClientIds } from './ClaimedClientIds';
 import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
 import { routes } from './originPolicy';
 import type { RoomConnection } from './RoomConnection';
@@ -60,6 +62,8 @@ export class Room {
   private corrupted = false;
   /** When updates may enter the document: now, or once what they need arrives (UpdateAdmission). */
   private readonly admission: UpdateAdmission;
+  /** Client ids editors claimed with a secret, and which connections proved theirs. */
+  private readonly claimed: ClaimedClientIds;
   private readonly retryHandlers: RetryHandlers;
   /** Holders besides connections (see hold). */
   private holds = 0;
@@ -131,7 +135,13 @@ export class Room {
         return { dirtyFor: peers };
       },
     };
-    this.admission = new UpdateAdmission(doc, { maxPendingBytes: this.limits.maxPendingBytes, maxWaitingUpdates: MAX_WAITING_UPDATES }, () => deps.metrics.updateWaiting());
+    this.claimed = new ClaimedClientIds(doc);
+    this.admission = new UpdateAdmission(
+      doc,
+      { maxPendingBytes: this.limits.maxPendingBytes, maxWaitingUpdates: MAX_WAITING_UPDATES },
+      () => deps.metrics.updateWaiting(),
+      this.claimed,
+    );
     this.retryHandlers = {
       apply(origin, update, writes) {
         return room.change(origin, (d) => Y.applyUpdate(d, update, origin), writes);
@@ -241,6 +251,7 @@ export class Room {
     if (!this.connections.delete(conn)) return;
     // Its waiting updates go with it (the client sends them again in its next sync); the client
     // ids it wrote are free again, so updates that waited on them are checked anew.
+    this.claimed.forget(conn.origin);
     if (this.admission.forget(conn.origin)) this.admission.retry(this.retryHandlers, true);
     this.presence.forget(conn.origin);
   }
@@ -279,6 +290,10 @@ export class Room {
       case DIGEST_MESSAGE_TYPE:
         if ((conn.protocolVersion ?? 0) < DIGEST_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
         this.digest.receiveCheck(conn, message);
+        return;
+      case CLAIM_MESSAGE_TYPE:
+        if ((conn.protocolVersion ?? 0) < CLAIMS_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
+        this.receiveClaim(conn, message);
         return;
       default:
         throw new ProtocolError(`unknown message type ${type}`);
@@ -344,6 +359,11 @@ export class Room {
         apply(this.doc);
         // Inside the transaction, before any update event: a failure here discards it all.
         assertPlacedBetweenNeighbours(transaction, writes?.keys());
+        // Claims are the server's to write (updateGuard refuses the plain attempts up front;
+        // this catches an overwrite or deletion of a claim however it was encoded).
+        if (origin.kind === 'client' && transaction.changed.has(this.claimed.serverOnly.type)) {
+          throw new ProtocolError('a client may not change the document\'s client-id claims');
+        }
         schemaRecorded = schemaVersionRecordedBy(transaction, this.doc);
       }, origin);
       // Everything checked as complete must have integrated: data left waiting means the
@@ -387,6 +407,34 @@ export class Room {
       // A session leaves by itself when closed; no update of this change may reach one that did not.
       this.removeConnection(conn);
     }
+  }
+
+  /**
+   * An editor's claim on a client id (lib/protocol/clientClaims.ts): proved, recorded in the
+   * document as the server's own change, or left unclaimed. A view link writes nothing, so its
+   * claims are ignored (an editor sends them whatever its link).
+   */
+  private receiveClaim(conn: RoomConnection, message: Uint8Array): void {
+    let claim: ClientClaim;
+    try {
+      claim = decodeClientClaim(message)!;
+    } catch (cause) {
+      throw new ProtocolError('malformed client-id claim', { cause });
+    }
+    if (!conn.canEdit) return;
+    const decision = this.claimed.decide(conn.origin, claim, this.admission.writtenByOther(conn.origin, claim.clientId));
+    if (decision.kind === 'unclaimable') {
+      this.deps.log.debug({ docId: this.docId, connectionId: conn.origin.connectionId, clientId: claim.clientId, reason: decision.reason }, 'client id left unclaimed');
+      return;
+    }
+    if (decision.kind === 'record') {
+      const claims = this.claimed.claimsMap;
+      if (!this.change(SERVER_ORIGIN, () => claims.set(decision.key, decision.fingerprint))) return;
+    }
+    this.claimed.grant(conn.origin, claim.clientId);
+    this.admission.claim(conn.origin, new Map([[claim.clientId, 0]]));
+    // Anything of this connection's that waited on the id (claimed elsewhere first) may go now.
+    this.admission.retry(this.retryHandlers, true);
   }
 
   /** A change from a client: checked, bounded, applied whole or not at all, with the connection as its origin. */

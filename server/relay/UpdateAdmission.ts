@@ -2,15 +2,16 @@
  * Decides when an update may enter a room's document, for clients and peer regions alike: now
  * (it can be integrated whole), or later — kept outside the document until what it needs arrives
  * (see updateGuard: Yjs would keep it inside as pending data). For clients it also enforces
- * client-id ownership: new history for a client id that another open connection writes waits
- * until that owner has sent those clocks itself or has left (a forged id would otherwise take
- * clocks its owner is about to use, and the owner's real edits there would be dropped as known).
+ * client-id ownership: new history for a client id that another replica claimed
+ * (ClaimedClientIds), or that another open connection writes, waits until that owner has sent
+ * those clocks itself — or, for an unclaimed id, has left (a forged id would otherwise take clocks
+ * its owner is about to use, and the owner's real edits there would be dropped as known).
  */
 import * as Y from 'yjs';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { ConnectionError } from './errors';
 import type { ChangeOrigin } from './origins';
-import { checkUpdate, type ClientWrites, type NeededClock } from './updateGuard';
+import { checkUpdate, type ClientWrites, type NeededClock, type ServerOnlyRoot } from './updateGuard';
 
 export interface AdmissionLimits {
   /** Bytes one client connection (or peer region) may have waiting. */
@@ -26,6 +27,14 @@ interface Waiting {
   client: boolean;
   /** Marks sent after these updates, answered once they are applied. */
   marks: number[];
+}
+
+/** Who may write a claimed client id (ClaimedClientIds). */
+export interface ClaimedIds {
+  /** True: `origin` proved the claim; false: someone else claimed the id; undefined: nobody did. */
+  mayWrite(origin: ChangeOrigin, clientId: number): boolean | undefined;
+  /** The root clients may not write (updateGuard refuses it in their updates). */
+  readonly serverOnly: ServerOnlyRoot;
 }
 
 export interface RetryHandlers {
@@ -48,6 +57,7 @@ export class UpdateAdmission {
     private readonly doc: Y.Doc,
     private readonly limits: AdmissionLimits,
     private readonly onWaiting: () => void,
+    private readonly claimed: ClaimedIds,
   ) {}
 
   /**
@@ -55,7 +65,7 @@ export class UpdateAdmission {
    * ProtocolError for a malformed update, ConnectionError 4415 when a client's waiting cap is hit.
    */
   admit(origin: ChangeOrigin, update: Uint8Array, client: boolean): ClientWrites | null {
-    const readiness = checkUpdate(this.doc, update);
+    const readiness = checkUpdate(this.doc, update, client ? this.claimed.serverOnly : undefined);
     if (!readiness.complete) {
       this.keep(origin, update, readiness.needs, false, client);
       return null;
@@ -68,12 +78,15 @@ export class UpdateAdmission {
     return readiness.writes;
   }
 
-  /** After `origin`'s update was applied: the first open connection to write a client id owns it. */
-  /** A Yjs client id `origin` writes (the first it claimed), if it claimed any. */
+  /** A Yjs client id `origin` writes (the first it owned), if it owned any. */
   clientOf(origin: ChangeOrigin): number | undefined {
     return this.ownedBy.get(origin)?.[0];
   }
 
+  /**
+   * After `origin`'s update was applied, or its claim proved: the first open connection to write
+   * an unclaimed client id owns it while it stays.
+   */
   claim(origin: ChangeOrigin, writes: ClientWrites): void {
     for (const clientId of writes.keys()) {
       if (this.writers.has(clientId)) continue;
@@ -82,6 +95,12 @@ export class UpdateAdmission {
       if (!owned) this.ownedBy.set(origin, (owned = []));
       owned.push(clientId);
     }
+  }
+
+  /** True when an open connection other than `origin` writes `clientId` (owns it unclaimed). */
+  writtenByOther(origin: ChangeOrigin, clientId: number): boolean {
+    const owner = this.writers.get(clientId);
+    return owner !== undefined && owner !== origin;
   }
 
   /** Queues a mark behind `origin`'s waiting updates; false when nothing waits (answer it now). */
@@ -117,7 +136,7 @@ export class UpdateAdmission {
           if (Y.getState(this.doc.store, entry.needs.client) <= entry.needs.clock && !(ownersLeft && entry.contested)) continue;
           let readiness: ReturnType<typeof checkUpdate>;
           try {
-            readiness = checkUpdate(this.doc, entry.update);
+            readiness = checkUpdate(this.doc, entry.update, waiting.client ? this.claimed.serverOnly : undefined);
           } catch (err) {
             this.waiting.delete(origin);
             handlers.invalid(origin, err);
@@ -150,6 +169,9 @@ export class UpdateAdmission {
 
   private contestedWrite(origin: ChangeOrigin, writes: ClientWrites): NeededClock | null {
     for (const [clientId, reaches] of writes) {
+      const mayWrite = this.claimed.mayWrite(origin, clientId);
+      if (mayWrite === true) continue;
+      if (mayWrite === false) return { client: clientId, clock: reaches - 1 };
       const owner = this.writers.get(clientId);
       if (owner !== undefined && owner !== origin) return { client: clientId, clock: reaches - 1 };
     }

@@ -46,12 +46,21 @@ export function assertWellFormedUpdate(update: Uint8Array): ReturnType<typeof Y.
   return decoded;
 }
 
+/** A root type only the server writes (the client-id claims), refused in clients' updates. */
+export interface ServerOnlyRoot {
+  name: string;
+  type: Y.AbstractType<any>;
+  /** The client ids that wrote any of its entries: only an item of theirs can be a neighbour in it. */
+  writers: ReadonlySet<number>;
+}
+
 /**
  * Decodes `update` and checks it against `doc`: throws ProtocolError for anything no Yjs replica
  * produces (references forward in its own client's history, a parent that is not a type, left
- * and right neighbours in different places); returns whether it can be integrated whole now.
+ * and right neighbours in different places), and for new content in `serverOnly`; returns
+ * whether it can be integrated whole now.
  */
-export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
+export function checkUpdate(doc: Y.Doc, update: Uint8Array, serverOnly?: ServerOnlyRoot): UpdateReadiness {
   const { structs, ds } = assertWellFormedUpdate(update);
   const store = doc.store;
   // The clock each client reaches once the update's own structs are integrated.
@@ -78,6 +87,7 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
       throw new ProtocolError('update carries known history with references nobody has sent');
     }
     if (known) continue;
+    if (serverOnly !== undefined) checkNotServerOnly(struct, origin, right, serverOnly);
     if (origin === 'later' || right === 'later' || parent === 'later') {
       const ref = (origin === 'later' ? struct.origin : right === 'later' ? struct.rightOrigin : struct.parent) as Y.ID;
       needs ??= { client: ref.client, clock: ref.clock };
@@ -99,7 +109,46 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): UpdateReadiness {
       if (item.clock + item.len > state) needs ??= { client, clock: item.clock + item.len - 1 };
     }
   }
+  if (serverOnly !== undefined && serverOnly.type._map.size > 0) checkDeletesNotServerOnly(serverOnly);
   return needs === null ? { complete: true, writes: reached } : { complete: false, needs };
+
+  /**
+   * New content placed into `root`: named as its parent, or next to one of its entries (a map
+   * entry overwriting a key names only the entry it replaces). Placements relative to other new
+   * content in the update are caught after integration (Room.change).
+   */
+  function checkNotServerOnly(struct: Y.Item, origin: string | null, right: string | null, root: ServerOnlyRoot): void {
+    // A decoded struct names a root parent by its name (Yjs types it as a type or an ID).
+    if ((struct.parent as unknown) === root.name) throw new ProtocolError(`update writes ${root.name}, which only the server may`);
+    // The struct names its parent, or neither neighbour is by a client that wrote the root (the
+    // servers): no lookups, so a keystroke pays two set lookups.
+    if (struct.parent !== null) return;
+    if (origin === 'known') checkNeighbour(struct.origin!, root);
+    if (right === 'known') checkNeighbour(struct.rightOrigin!, root);
+  }
+
+  function checkNeighbour(ref: Y.ID, root: ServerOnlyRoot): void {
+    if (!root.writers.has(ref.client)) return;
+    const neighbour = Y.getItem(store, ref);
+    if (neighbour instanceof Y.Item && neighbour.parent === root.type) throw new ProtocolError(`update writes ${root.name}, which only the server may`);
+  }
+
+  /** No deletion of `root`'s entries (the deletions of content this document has; the rest wait). */
+  function checkDeletesNotServerOnly(root: ServerOnlyRoot): void {
+    for (const [client, deletes] of ds.clients) {
+      const structs = store.clients.get(client);
+      if (structs === undefined) continue;
+      const known = Y.getState(store, client);
+      for (const range of deletes) {
+        const end = Math.min(range.clock + range.len, known);
+        if (range.clock >= end) continue;
+        for (let i = Y.findIndexSS(structs, range.clock); i < structs.length && structs[i]!.id.clock < end; i++) {
+          const struct = structs[i]!;
+          if (struct instanceof Y.Item && struct.parent === root.type) throw new ProtocolError(`update deletes from ${root.name}, which only the server may`);
+        }
+      }
+    }
+  }
 
   /**
    * Where a reference points: into the document as it is ('known'), into this update's own

@@ -1,8 +1,9 @@
 /**
  * One round of the hostile-edit fuzz (issue #15), shared by tests/integration/hostile-edits.test.ts
  * and the `hostile-edits` bench scenario: a relay in this process on a fresh SQLite directory,
- * two honest stock clients typing paragraphs, attacker connections with the edit link sending
- * generated frames (hostileEdits.ts), then the replica invariant (replicaInvariant.ts).
+ * two honest editors typing paragraphs (stock providers with the editor's client-id claims),
+ * attacker connections with the edit link sending generated frames (hostileEdits.ts), then the
+ * replica invariant (replicaInvariant.ts).
  */
 import type { DestinationStream } from 'pino';
 import * as Y from 'yjs';
@@ -14,7 +15,7 @@ import { encodeUpdateMessage } from '../../lib/protocol/encode';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { seededRandom } from './fuzzFrames';
 import { HostileEdits, type HostileEditKind } from './hostileEdits';
-import { connectClient } from './nodeClient';
+import { connectEditorClient } from './nodeClient';
 import { openRawSocket, type RawSocket } from './rawSocket';
 import { checkReplicaInvariant, type HonestReplica, type InvariantReport } from './replicaInvariant';
 
@@ -102,7 +103,8 @@ export async function runHostileEditAttack(options: AttackOptions): Promise<Atta
   const failures = failureCounter();
   const server = await startRelay(options.dataDir, failures.stream);
   const caps = mintDocument();
-  const honest: HonestReplica[] = ['honest A', 'honest B'].map((name) => ({ name, client: connectClient(server.wsUrl, caps.docId, caps.edit) }));
+  // Editors as Concord's are (extension v3): they claim their client ids, which the attacker sees.
+  const honest: HonestReplica[] = ['honest A', 'honest B'].map((name) => ({ name, client: connectEditorClient(server.wsUrl, caps.docId, caps.edit) }));
   let checked = false;
   try {
     await Promise.all(honest.map((h) => h.client.synced));
