@@ -3,7 +3,9 @@
  * claimed in a document, by whom, and which connections proved they hold the secret. The claims
  * themselves live in the document (Y.Map `clientClaims`, written only by the server), so they are
  * stored, outlive the connection and the room, and replicate to other instances and regions with
- * everything else; what a connection proved is kept here, for as long as it is open.
+ * everything else; what a connection presented is kept here, for as long as it is open, and
+ * compared with the claim recorded now — so a claim that reaches this server later (from another
+ * instance or region) applies to connections already open, both ways.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as Y from 'yjs';
@@ -28,8 +30,8 @@ export function secretFingerprint(secret: Uint8Array): string {
 }
 
 export class ClaimedClientIds {
-  private readonly proved = new Map<ChangeOrigin, Set<number>>();
-  private readonly claimsMade = new Map<ChangeOrigin, number>();
+  /** The fingerprints each open connection presented, by client id. */
+  private readonly presented = new Map<ChangeOrigin, Map<number, string>>();
   private readonly claims: Y.Map<string>;
   readonly serverOnly: ServerOnlyRoot;
 
@@ -55,11 +57,14 @@ export class ClaimedClientIds {
    * ProtocolError past the per-connection cap.
    */
   decide(origin: ChangeOrigin, claim: ClientClaim, ownedByOther: boolean): ClaimDecision {
-    const made = (this.claimsMade.get(origin) ?? 0) + 1;
-    if (made > MAX_CLAIMS_PER_CONNECTION) throw new ProtocolError(`more than ${MAX_CLAIMS_PER_CONNECTION} client-id claims on one connection`);
-    this.claimsMade.set(origin, made);
+    let presented = this.presented.get(origin);
+    if (!presented) this.presented.set(origin, (presented = new Map()));
+    if (presented.size >= MAX_CLAIMS_PER_CONNECTION && !presented.has(claim.clientId)) {
+      throw new ProtocolError(`more than ${MAX_CLAIMS_PER_CONNECTION} client-id claims on one connection`);
+    }
     const key = String(claim.clientId);
     const fingerprint = secretFingerprint(claim.secret);
+    presented.set(claim.clientId, fingerprint);
     const stored = this.claims.get(key);
     if (stored !== undefined) {
       if (!sameFingerprint(stored, fingerprint)) throw new ConnectionError(CloseCode.clientIdTaken, `client id ${key} is claimed by another replica`);
@@ -72,18 +77,13 @@ export class ClaimedClientIds {
     return { kind: 'record', key, fingerprint };
   }
 
-  /** `origin` proved (or recorded) its claim on `clientId`. */
-  grant(origin: ChangeOrigin, clientId: number): void {
-    let ids = this.proved.get(origin);
-    if (!ids) this.proved.set(origin, (ids = new Set()));
-    ids.add(clientId);
-  }
-
-  /** True when `origin` proved `clientId`, false when someone else claimed it, undefined when nobody did. */
+  /** True when `origin` presented the secret of `clientId`'s claim, false when it did not, undefined when nobody claimed it. */
   mayWrite(origin: ChangeOrigin, clientId: number): boolean | undefined {
-    if (this.proved.get(origin)?.has(clientId)) return true;
     // Most ids are never claimed (stock clients, the server's own): one map lookup decides.
-    return this.claims.has(String(clientId)) ? false : undefined;
+    const stored = this.claims.get(String(clientId));
+    if (stored === undefined) return undefined;
+    const presented = this.presented.get(origin)?.get(clientId);
+    return presented !== undefined && sameFingerprint(presented, stored);
   }
 
   private noteWriters(): void {
@@ -93,8 +93,7 @@ export class ClaimedClientIds {
   }
 
   forget(origin: ChangeOrigin): void {
-    this.proved.delete(origin);
-    this.claimsMade.delete(origin);
+    this.presented.delete(origin);
   }
 }
 

@@ -431,7 +431,6 @@ export class Room {
       const claims = this.claimed.claimsMap;
       if (!this.change(SERVER_ORIGIN, () => claims.set(decision.key, decision.fingerprint))) return;
     }
-    this.claimed.grant(conn.origin, claim.clientId);
     this.admission.claim(conn.origin, new Map([[claim.clientId, 0]]));
     // Anything of this connection's that waited on the id (claimed elsewhere first) may go now.
     this.admission.retry(this.retryHandlers, true);
