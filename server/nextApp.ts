@@ -12,6 +12,15 @@ export interface AttachedNext {
   /** Only in dev: Next's hot-reload socket (/_next/hmr). */
   handleUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | null;
   close(): Promise<void>;
+  /** Set when the web app runs in a process of its own (server/webAppProcess.ts). */
+  status?: () => WebAppStatus;
+}
+
+/** `web` in /healthz: the web app's process, whether it serves pages now, and how often it was restarted. */
+export interface WebAppStatus {
+  state: 'up' | 'restarting';
+  pid: number | null;
+  restarts: number;
 }
 
 export async function attachNext(mode: NextMode, opts: { hostname?: string; port: number; log: Logger }): Promise<AttachedNext> {

@@ -113,13 +113,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const { recorder } = history;
     metrics.setHistorySource({ recorded: () => recorder.recorded, failed: () => recorder.failed, pending: () => recorder.pendingDocuments });
   }
-  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null, ...(history ? { deletionsSinceLastVersion: (docId: string) => history.recorder.takeDeletions(docId) } : {}) });
+  // Production: the web app in its own process, so this one (the relay's) never loads Next.
+  // Dev: in this process, for hot reload. Loaded lazily: relay-only servers never pay for either.
+  const next =
+    options.next === 'production'
+      ? await (await import('./webAppProcess')).startWebAppProcess({ hostname: options.host, port: options.port, log })
+      : options.next === 'dev'
+        ? await (await import('./nextApp')).attachNext('dev', { hostname: options.host, port: options.port, log })
+        : null;
+  const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null, webApp: next?.status ?? null, ...(history ? { deletionsSinceLastVersion: (docId: string) => history.recorder.takeDeletions(docId) } : {}) });
 
   const server = http.createServer();
-  // Loaded lazily: relay-only servers (tests, benchmarks) never pay for importing Next.
-  const next = options.next
-    ? await (await import('./nextApp')).attachNext(options.next, { hostname: options.host, port: options.port, log })
-    : null;
 
   server.on('request', (req, res) => {
     routes

@@ -2,6 +2,7 @@
  * Our own HTTP endpoints, answered before Next sees a request: the documents API, health,
  * metrics, the operator's status page, and the 400 page for a malformed document link.
  */
+import type { WebAppStatus } from '../nextApp';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
@@ -37,6 +38,8 @@ export interface HttpRoutesDeps {
   versions?: VersionLog | null;
   /** The history recorder's attribution of deletions, for versions the API makes. */
   deletionsSinceLastVersion?: (docId: string) => Deletions[];
+  /** The web app's own process (production), for /healthz; null when it runs here or not at all. */
+  webApp?: (() => WebAppStatus) | null;
 }
 
 const DOCUMENT_PATH = /^\/api\/docs\/([^/]*)(\/[a-z]+)?$/;
@@ -152,6 +155,7 @@ export class HttpRoutes {
       uptimeSeconds: Math.round((Date.now() - this.deps.startedAt.getTime()) / 1000),
       ...(replicator ? { region: replicator.regions()[0]!.name, peers: await replicator.status(), links: replicator.links } : {}),
       ...(bus ? { bus } : {}),
+      ...(this.deps.webApp ? { web: this.deps.webApp() } : {}),
     });
   }
 
