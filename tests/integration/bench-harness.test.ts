@@ -46,6 +46,16 @@ describe('bench harness', () => {
     expect(result.setup.p50).toBeGreaterThan(0);
   });
 
+  it('counts a 16-character chunk as one operation, delivered once to each other client', async () => {
+    const result = await runLoad(concord, { ...SPEC, workload: 'chunks' }, QUICK);
+    expect(result.convergence).toMatchObject({ passed: true, replicas: 6, failedReplicas: 0 });
+    // As many deliveries as with single characters (not 16× as many): latency is per operation.
+    expect(result.deliveriesPerSecond).toBeGreaterThan(EXPECTED_DELIVERIES_PER_SECOND * 0.8);
+    expect(result.deliveriesPerSecond).toBeLessThan(EXPECTED_DELIVERIES_PER_SECOND * 1.2);
+    expect(result.latency.samples).toBeGreaterThan(300);
+    expect(result.latency.samples).toBeLessThan(600);
+  });
+
   it('fails the convergence check when one client drops one incoming update', async () => {
     const result = await runLoad(concord, SPEC, { ...QUICK, drainQuietMs: 500, fault: { client: 4, nthUpdate: 3 } });
     expect(result.convergence.passed).toBe(false);

@@ -103,7 +103,7 @@ export async function runSpreadLoad(deployment: Deployment, spec: LoadSpec, opti
     ]);
 
     const expected: Expected = new Map(documents.map((d) => [d.name, new Map<number, number>()]));
-    for (const w of writers) expected.get(w.documentName)!.set(w.clientId, w.appliedAt.length);
+    for (const w of writers) expected.get(w.documentName)!.set(w.clientId, w.ownClock);
     const replicas: Replica[] = clients.map((c, n) => ({
       label: `client ${n} (${c.isWriter ? 'writer' : 'reader'}, ${instances[n % instances.length]!.name}) of document ${Math.floor(n / spec.clientsPerDocument)}`,
       documentName: c.documentName,

@@ -17,6 +17,15 @@ export const BENCH_TEXT = 'bench';
 /** Transaction origin of updates that came from the server (never sent back). */
 const REMOTE = Symbol('remote');
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz ';
+/** Characters per operation of the `chunks` workload. */
+export const CHUNK_LENGTH = 16;
+
+/**
+ * What one operation of a writer is: `characters` — one character at a random place (the original
+ * load); `chunks` — 16 characters typed forward from the writer's own cursor (issue #14's harness:
+ * a person typing a word or pasting a short phrase, where the next insert follows the last).
+ */
+export type Workload = 'characters' | 'chunks';
 
 export interface ReceivedUpdate {
   /** performance.now() when the frame arrived. */
@@ -29,6 +38,8 @@ export interface BenchClientOptions {
   doc: BenchDocument;
   /** Keeps a live replica and may `write()`. */
   writer: boolean;
+  /** What a writer's operation is (default `characters`). */
+  workload?: Workload;
   headers?: Record<string, string>;
   /** Fault injection: silently discard the n-th document update received after `ready` (1-based). */
   dropNthUpdate?: number;
@@ -38,7 +49,7 @@ export interface BenchClientOptions {
 
 export class BenchClient {
   readonly received: ReceivedUpdate[] = [];
-  /** A writer's operations: when each was applied locally, indexed by its Yjs clock. */
+  /** A writer's operations: when each was applied locally, indexed by the Yjs clock it starts at. */
   readonly appliedAt: number[] = [];
   /** Updates discarded on purpose (fault injection). */
   dropped = 0;
@@ -47,6 +58,10 @@ export class BenchClient {
   private replica: Y.Doc | null;
   private updatesSinceReady = 0;
   private isReady = false;
+  /** The `chunks` writer's cursor: right after its last insert, wherever others typed since. */
+  private cursor: Y.RelativePosition | null = null;
+  /** The Yjs clock the operation being applied starts at (appliedAt's index). */
+  private operationClock = 0;
 
   constructor(private readonly options: BenchClientOptions) {
     this.replica = options.writer ? new Y.Doc() : null;
@@ -78,6 +93,17 @@ export class BenchClient {
   }
 
   /** The Yjs client ID of this client's replica (writers, and readers once materialized). */
+  /** A writer's own Yjs clock: what every replica must hold of it (a chunk advances it by 16). */
+  get ownClock(): number {
+    if (!this.replica) throw new RangeError('only writers have a clock of their own');
+    return Y.getState(this.replica.store, this.replica.clientID);
+  }
+
+  /** Operations this writer applied (a chunk is one). */
+  get operations(): number {
+    return this.appliedAt.reduce((n) => n + 1, 0);
+  }
+
   get clientId(): number {
     if (!this.replica) throw new RangeError('a reader has no replica before materialize()');
     return this.replica.clientID;
@@ -91,7 +117,17 @@ export class BenchClient {
   write(random: () => number): void {
     if (!this.options.writer || !this.replica) throw new RangeError('only writers write');
     const text = this.replica.getText(BENCH_TEXT);
-    text.insert(Math.floor(random() * (text.length + 1)), LETTERS[Math.floor(random() * LETTERS.length)]!);
+    this.operationClock = Y.getState(this.replica.store, this.replica.clientID);
+    if (this.options.workload !== 'chunks') {
+      text.insert(Math.floor(random() * (text.length + 1)), LETTERS[Math.floor(random() * LETTERS.length)]!);
+      return;
+    }
+    const at = this.cursor ? Y.createAbsolutePositionFromRelativePosition(this.cursor, this.replica)?.index : undefined;
+    const index = at ?? Math.floor(random() * (text.length + 1));
+    let chunk = '';
+    for (let i = 0; i < CHUNK_LENGTH; i++) chunk += LETTERS[Math.floor(random() * LETTERS.length)]!;
+    text.insert(index, chunk);
+    this.cursor = Y.createRelativePositionFromTypeIndex(text, index + CHUNK_LENGTH);
   }
 
   /** The replica: a reader's is built from everything it has received, then kept live. */
@@ -112,7 +148,8 @@ export class BenchClient {
 
   private readonly onLocalUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === REMOTE) return;
-    this.appliedAt.push(performance.now());
+    // Indexed by the operation's first clock: a chunk's other clocks stay holes (one latency per operation).
+    this.appliedAt[this.operationClock] = performance.now();
     this.socket.send(encodeUpdateMessage(update));
   };
 

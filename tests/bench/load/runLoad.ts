@@ -3,7 +3,7 @@
  * measured window, then a drain and the convergence check.
  */
 import { isAlive, cpuMillis, peakRssBytes, rssBytes } from './processStats';
-import { BenchClient } from './BenchClient';
+import { BenchClient, type Workload } from './BenchClient';
 import { checkConvergence, drainReplicas, type ConvergenceResult, type Expected, type Replica } from './convergence';
 import { measureDeliveries, type Window } from './latency';
 import { runWriters } from './writers';
@@ -20,6 +20,8 @@ export interface LoadSpec {
   writersPerDocument: number;
   /** Per writer. */
   opsPerSecond: number;
+  /** What each operation is (BenchClient's Workload; default single characters). */
+  workload?: Workload;
 }
 
 export interface LoadOptions {
@@ -89,11 +91,11 @@ export async function runLoad(server: PeerServer, spec: LoadSpec, overrides: Par
 
     const writers = clients.filter((c) => c.isWriter);
     const window = writers.length ? await writeThroughWindow(server.pid, writers, spec, options) : null;
-    if (window) log(`writers done: ${writers.reduce((n, w) => n + w.appliedAt.length, 0)} operations`);
+    if (window) log(`writers done: ${writers.reduce((n, w) => n + w.operations, 0)} operations`);
 
     // Every replica must end with exactly what its document's writers wrote.
     const expected: Expected = new Map(documents.map((d) => [d.name, new Map<number, number>()]));
-    for (const w of writers) expected.get(w.documentName)!.set(w.clientId, w.appliedAt.length);
+    for (const w of writers) expected.get(w.documentName)!.set(w.clientId, w.ownClock);
     const replicas: Replica[] = clients.map((c, n) => ({
       label: `client ${n} (${c.isWriter ? 'writer' : 'reader'}) of document ${documents.findIndex((d) => d.name === c.documentName)}`,
       documentName: c.documentName,
@@ -155,6 +157,7 @@ async function connectAll(
           framing: server.framing,
           doc,
           writer: i < spec.writersPerDocument,
+          workload: spec.workload,
           headers: server.clientHeaders(n),
           dropNthUpdate: options.fault?.client === n ? options.fault.nthUpdate : undefined,
           onFrame,

@@ -58,7 +58,7 @@ async function handle(command: GroupCommand): Promise<void> {
       loopDelay.disable();
       reply({
         type: 'written',
-        operations: writers.reduce((sum, w) => sum + w.appliedAt.length, 0),
+        operations: writers.reduce((sum, w) => sum + w.operations, 0),
         cpuMs: (cpu.user + cpu.system) / 1000,
         // The histogram records whole intervals between its timer's runs: less the resolution, that is delay.
         loopDelay: {

@@ -6,12 +6,14 @@ import { acrossServers, row, runErrors } from '../compare';
 import { formatValue } from '../format';
 import { runLoad, type LoadResult, type LoadSpec } from '../load/runLoad';
 import type { Scenario, ScenarioResult } from '../scenario';
+import { CHUNK_LENGTH } from '../load/BenchClient';
 
 function describeSpec(spec: LoadSpec): string {
   const clients = spec.documents * spec.clientsPerDocument;
   const per = spec.documents === 1 ? '1 document' : `${spec.documents} documents`;
   if (spec.writersPerDocument === 0) return `${clients.toLocaleString('en')} connections over ${per}, no writers`;
-  return `${per} × ${spec.clientsPerDocument} clients, ${spec.writersPerDocument} writers each at ${spec.opsPerSecond} ops/s`;
+  const what = spec.workload === 'chunks' ? `${CHUNK_LENGTH}-character inserts typed forward from a cursor` : 'single characters at random places';
+  return `${per} × ${spec.clientsPerDocument} clients, ${spec.writersPerDocument} writers each at ${spec.opsPerSecond} ops/s, ${what}`;
 }
 
 function loadScenario(name: string, spec: LoadSpec): Scenario {
@@ -71,7 +73,10 @@ function loadScenario(name: string, spec: LoadSpec): Scenario {
         failures,
         notes: [
           spec.writersPerDocument
-            ? `${options.seconds} s measured window after 1 s of warm-up; each writer types one character per operation at a random place.`
+            ? `${options.seconds} s measured window after 1 s of warm-up; ` +
+              (spec.workload === 'chunks'
+                ? `each operation inserts ${CHUNK_LENGTH} characters at the writer's cursor (a relative position kept after its last insert), one latency per operation.`
+                : 'each writer types one character per operation at a random place.')
             : `Clients connect in batches of 50; each is set up when its sync step 2 arrives (raw relay: when the socket opens). RSS per connection = (RSS with connections − RSS before) / ${clients.toLocaleString('en')}.`,
           `Convergence: ${converged} of ${total} runs ended with every replica identical and complete.`,
         ],
@@ -85,4 +90,9 @@ export const loadScenarios: Scenario[] = [
   loadScenario('doc-1x200', { documents: 1, clientsPerDocument: 200, writersPerDocument: 10, opsPerSecond: 5 }),
   loadScenario('connections-1000', { documents: 100, clientsPerDocument: 10, writersPerDocument: 0, opsPerSecond: 0 }),
   loadScenario('doc-1x500', { documents: 1, clientsPerDocument: 500, writersPerDocument: 25, opsPerSecond: 2 }),
+  loadScenario('doc-1x1000', { documents: 1, clientsPerDocument: 1000, writersPerDocument: 50, opsPerSecond: 1 }),
+  // Issue #14's harness workload, next to the single characters above.
+  loadScenario('docs-2x20-chunks', { documents: 2, clientsPerDocument: 20, writersPerDocument: 5, opsPerSecond: 10, workload: 'chunks' }),
+  loadScenario('doc-1x200-chunks', { documents: 1, clientsPerDocument: 200, writersPerDocument: 10, opsPerSecond: 5, workload: 'chunks' }),
+  loadScenario('doc-1x500-chunks', { documents: 1, clientsPerDocument: 500, writersPerDocument: 25, opsPerSecond: 2, workload: 'chunks' }),
 ];
