@@ -22,6 +22,7 @@ import { hostileEdits } from './scenarios/hostileEdits';
 import { history } from './scenarios/history';
 import { instances } from './scenarios/instances';
 import { loadScenarios } from './scenarios/load';
+import { performanceChart } from './chart';
 import { regionScenarios } from './scenarios/regions';
 
 /** Every scenario, selectable by name, in the order a full run takes them. */
@@ -119,6 +120,15 @@ const servedBy = Object.fromEntries(servers.map((s) => [s, PEERS[s].describe]));
 const { log: _log, ...recorded } = options;
 fs.writeFileSync(outFile, JSON.stringify({ machine, concord: codeNote, date: new Date().toISOString(), minutes, options: recorded, servers: servedBy, results }, null, 2));
 console.log(`Results written to ${path.relative(process.cwd(), outFile)}`);
+const chart = performanceChart(results, servers, `npm run bench, ${new Date().toISOString().slice(0, 10)}, Concord ${codeNote}; medians of ${options.runs} runs`);
+if (chart) {
+  const chartFile = outFile.replace(/\.json$/, '') + '.svg';
+  fs.writeFileSync(chartFile, chart);
+  // The README's copy: only from a run that covered every load scenario with the default servers.
+  const complete = loadScenarios.every((s) => chosen.includes(s.name)) && DEFAULT_SERVERS.every((s) => servers.includes(s));
+  if (complete) fs.writeFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'performance.svg'), chart);
+  console.log(`Chart written to ${path.relative(process.cwd(), chartFile)}${complete ? ' and tests/bench/performance.svg' : ''}`);
+}
 
 const failures = Object.values(results).flatMap((r) => r.failures);
 if (failures.length) {
