@@ -64,6 +64,18 @@ function forgedTitleEdit(base: Uint8Array, clientId: number, text: string): Uint
 
 const titleOf = (doc: Y.Doc) => doc.getText('title').toString();
 
+/** A fresh server and document whose one client (`connect`ed) wrote `title`, which the relay holds. */
+async function documentTitled<C extends NodeClient>(title: string, connect: (wsUrl: string, docId: string, token: string) => C) {
+  const server = await start(dirs.make('concord-claims-'));
+  const caps = mintDocument();
+  const client = track(connect(server.wsUrl, caps.docId, caps.edit));
+  await client.synced;
+  client.doc.getText('title').insert(0, title);
+  const room = () => server.relay.loadedRoom(caps.docId)!;
+  await vi.waitFor(() => expect(titleOf(room().doc)).toBe(title));
+  return { server, caps, client, room };
+}
+
 describe('client-id claims', () => {
   it('keeps an editor\'s id its own while it is offline and across a restart: a forged edit of its next clocks never lands', async () => {
     const dataDir = dirs.make('concord-claims-');
@@ -106,13 +118,7 @@ describe('client-id claims', () => {
   });
 
   it('without a claim, the same forgery lands once the owner left (why stock clients are only protected while connected)', async () => {
-    const server = await start(dirs.make('concord-claims-'));
-    const caps = mintDocument();
-    const stock = track(connectClient(server.wsUrl, caps.docId, caps.edit));
-    await stock.synced;
-    stock.doc.getText('title').insert(0, 'draft');
-    const room = () => server.relay.loadedRoom(caps.docId)!;
-    await vi.waitFor(() => expect(titleOf(room().doc)).toBe('draft'));
+    const { server, caps, client: stock, room } = await documentTitled('draft', connectClient);
     const watcher = track(connectClient(server.wsUrl, caps.docId, caps.edit));
     await watcher.synced;
     const attacker = await raw(server, caps.docId, caps.edit, false);
@@ -127,13 +133,7 @@ describe('client-id claims', () => {
   });
 
   it('refuses a claim with the wrong secret (4409) and ignores claims over view links and on ids with unclaimed history', async () => {
-    const server = await start(dirs.make('concord-claims-'));
-    const caps = mintDocument();
-    const editor = track(connectEditorClient(server.wsUrl, caps.docId, caps.edit));
-    await editor.synced;
-    editor.doc.getText('title').insert(0, 'mine');
-    const room = () => server.relay.loadedRoom(caps.docId)!;
-    await vi.waitFor(() => expect(titleOf(room().doc)).toBe('mine'));
+    const { server, caps, client: editor, room } = await documentTitled('mine', connectEditorClient);
 
     const wrong = await raw(server, caps.docId, caps.edit);
     wrong.send(encodeClientClaim(editor.doc.clientID, new Uint8Array(16).fill(7)));
@@ -161,12 +161,7 @@ describe('client-id claims', () => {
   });
 
   it('refuses client updates that write, overwrite or delete a claim, and keeps the claims intact', async () => {
-    const server = await start(dirs.make('concord-claims-'));
-    const caps = mintDocument();
-    const editor = track(connectEditorClient(server.wsUrl, caps.docId, caps.edit));
-    await editor.synced;
-    editor.doc.getText('title').insert(0, 'mine');
-    const room = () => server.relay.loadedRoom(caps.docId)!;
+    const { server, caps, client: editor, room } = await documentTitled('mine', connectEditorClient);
     await vi.waitFor(() => expect(clientClaimsMap(editor.doc).size).toBe(1));
     const key = String(editor.doc.clientID);
     const fingerprint = clientClaimsMap(room().doc).get(key);
