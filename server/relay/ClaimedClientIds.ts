@@ -41,9 +41,11 @@ export class ClaimedClientIds {
   constructor(private readonly doc: Y.Doc) {
     this.claims = clientClaimsMap(doc);
     this.serverOnly = { name: CLIENT_CLAIMS_MAP, type: this.claims, writers: this.claimWriters };
-    this.noteWriters();
+    for (const key of this.claims._map.keys()) this.noteWritersOf(key);
     // Claims change rarely (once per editor page load): keep the writer set exact after each.
-    this.claims.observe(() => this.noteWriters());
+    this.claims.observe((event) => {
+      for (const key of event.keysChanged) this.noteWritersOf(key);
+    });
   }
 
   /** The claims map, to record a claim in (as the server's own change). */
@@ -79,17 +81,17 @@ export class ClaimedClientIds {
 
   /** True when `origin` presented the secret of `clientId`'s claim, false when it did not, undefined when nobody claimed it. */
   mayWrite(origin: ChangeOrigin, clientId: number): boolean | undefined {
-    // Most ids are never claimed (stock clients, the server's own): one map lookup decides.
+    // Per written client of every client update: a document with no claims decides without a key.
+    if (this.claims._map.size === 0) return undefined;
     const stored = this.claims.get(String(clientId));
     if (stored === undefined) return undefined;
     const presented = this.presented.get(origin)?.get(clientId);
     return presented !== undefined && sameFingerprint(presented, stored);
   }
 
-  private noteWriters(): void {
-    for (const latest of this.claims._map.values()) {
-      for (let item: Y.Item | null = latest; item !== null; item = item.left) this.claimWriters.add(item.id.client);
-    }
+  /** Every client that wrote `key`, its overwritten and deleted entries included (they stay linked left). */
+  private noteWritersOf(key: string): void {
+    for (let item: Y.Item | null = this.claims._map.get(key) ?? null; item !== null; item = item.left) this.claimWriters.add(item.id.client);
   }
 
   forget(origin: ChangeOrigin): void {

@@ -431,7 +431,7 @@ export class Room {
       const claims = this.claimed.claimsMap;
       if (!this.change(SERVER_ORIGIN, () => claims.set(decision.key, decision.fingerprint))) return;
     }
-    this.admission.claim(conn.origin, new Map([[claim.clientId, 0]]));
+    this.admission.own(conn.origin, claim.clientId);
     // Anything of this connection's that waited on the id (claimed elsewhere first) may go now.
     this.admission.retry(this.retryHandlers, true);
   }

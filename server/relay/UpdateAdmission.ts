@@ -88,13 +88,16 @@ export class UpdateAdmission {
    * an unclaimed client id owns it while it stays.
    */
   claim(origin: ChangeOrigin, writes: ClientWrites): void {
-    for (const clientId of writes.keys()) {
-      if (this.writers.has(clientId)) continue;
-      this.writers.set(clientId, origin);
-      let owned = this.ownedBy.get(origin);
-      if (!owned) this.ownedBy.set(origin, (owned = []));
-      owned.push(clientId);
-    }
+    for (const clientId of writes.keys()) this.own(origin, clientId);
+  }
+
+  /** `origin` owns `clientId` while it stays, unless an open connection already does. */
+  own(origin: ChangeOrigin, clientId: number): void {
+    if (this.writers.has(clientId)) return;
+    this.writers.set(clientId, origin);
+    let owned = this.ownedBy.get(origin);
+    if (!owned) this.ownedBy.set(origin, (owned = []));
+    owned.push(clientId);
   }
 
   /** True when an open connection other than `origin` writes `clientId` (owns it unclaimed). */
@@ -171,9 +174,7 @@ export class UpdateAdmission {
     for (const [clientId, reaches] of writes) {
       const mayWrite = this.claimed.mayWrite(origin, clientId);
       if (mayWrite === true) continue;
-      if (mayWrite === false) return { client: clientId, clock: reaches - 1 };
-      const owner = this.writers.get(clientId);
-      if (owner !== undefined && owner !== origin) return { client: clientId, clock: reaches - 1 };
+      if (mayWrite === false || this.writtenByOther(origin, clientId)) return { client: clientId, clock: reaches - 1 };
     }
     return null;
   }

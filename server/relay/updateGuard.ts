@@ -136,6 +136,8 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array, serverOnly?: ServerO
   /** No deletion of `root`'s entries (the deletions of content this document has; the rest wait). */
   function checkDeletesNotServerOnly(root: ServerOnlyRoot): void {
     for (const [client, deletes] of ds.clients) {
+      // Only the root's writers (servers) have items in it: people's deletions need no lookup.
+      if (!root.writers.has(client)) continue;
       const structs = store.clients.get(client);
       if (structs === undefined) continue;
       const known = Y.getState(store, client);
