@@ -62,6 +62,7 @@ export class BenchClient {
   private cursor: Y.RelativePosition | null = null;
   /** The Yjs clock the operation being applied starts at (appliedAt's index). */
   private operationClock = 0;
+  private operationCount = 0;
 
   constructor(private readonly options: BenchClientOptions) {
     this.replica = options.writer ? new Y.Doc() : null;
@@ -101,7 +102,7 @@ export class BenchClient {
 
   /** Operations this writer applied (a chunk is one). */
   get operations(): number {
-    return this.appliedAt.reduce((n) => n + 1, 0);
+    return this.operationCount;
   }
 
   get clientId(): number {
@@ -150,6 +151,7 @@ export class BenchClient {
     if (origin === REMOTE) return;
     // Indexed by the operation's first clock: a chunk's other clocks stay holes (one latency per operation).
     this.appliedAt[this.operationClock] = performance.now();
+    this.operationCount++;
     this.socket.send(encodeUpdateMessage(update));
   };
 
