@@ -20,7 +20,7 @@ import type { DocumentStore } from './storage/DocumentStore';
 import { SqliteStore } from './storage/SqliteStore';
 import { HistoryRecorder, type HistoryRecorderOptions } from './history/HistoryRecorder';
 import { VersionLog } from './history/VersionLog';
-import type { NextMode } from './nextApp';
+import type { NextMode } from './webApp';
 
 export interface StartOptions {
   port: number;
@@ -119,7 +119,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     options.next === 'production'
       ? await (await import('./webAppProcess')).startWebAppProcess({ hostname: options.host, port: options.port, log })
       : options.next === 'dev'
-        ? await (await import('./nextApp')).attachNext('dev', { hostname: options.host, port: options.port, log })
+        ? await (await import('./nextApp')).attachDevNext({ hostname: options.host, port: options.port, log })
         : null;
   const routes = new HttpRoutes({ store, relay, metrics, log, publicUrl: options.publicUrl, startedAt: new Date(), replicator, instances, versions: history?.versions ?? null, webApp: next?.status ?? null, ...(history ? { deletionsSinceLastVersion: (docId: string) => history.recorder.takeDeletions(docId) } : {}) });
 

@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { AttachedNext, WebAppStatus } from './nextApp';
+import type { AttachedNext, WebAppStatus } from './webApp';
 import { errorPage } from './http/errorPage';
 import { PROJECT_ROOT } from './paths';
 

@@ -2,9 +2,9 @@
  * Our own HTTP endpoints, answered before Next sees a request: the documents API, health,
  * metrics, the operator's status page, and the 400 page for a malformed document link.
  */
-import type { WebAppStatus } from '../nextApp';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { WebAppStatus } from '../webApp';
 import { decodePathSegment, describeBadDocId, isDocId } from '../../lib/ids';
 import type { DocumentStore } from '../storage/DocumentStore';
 import type { Metrics } from '../metrics';
