@@ -39,7 +39,8 @@ export async function startRelayProcess(dataDir: string, env: Record<string, str
   if (!LEVELS_THAT_LOG_LISTENING.has(logLevel)) {
     throw new RangeError(`LOG_LEVEL=${logLevel} hides the "listening" line the port is read from; use info, debug or trace`);
   }
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'server', 'start.mjs'), 'relayMain'], {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, path.join(REPO_ROOT, 'server', 'start.mjs'), 'relayMain'], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],

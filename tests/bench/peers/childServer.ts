@@ -31,8 +31,16 @@ export interface ChildServerOptions {
   timeoutMs?: number;
 }
 
+/**
+ * `BENCH_CPU_PROF=<dir>` profiles every server the bench starts (node --cpu-prof, one
+ * .cpuprofile per process in <dir>); they are then stopped with SIGTERM, since a SIGKILLed
+ * process writes no profile.
+ */
+const cpuProfileDir = process.env.BENCH_CPU_PROF;
+
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
-  const child = spawn(process.execPath, options.args, {
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--require', fileURLToPath(new URL('exitOnSigterm.cjs', import.meta.url))] : [];
+  const child = spawn(process.execPath, [...profile, ...options.args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +73,7 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
         reject(new Error(`server exited (code ${code}, signal ${signal}) before listening\n${stderr}`));
       });
     });
-    const stop = (signal: NodeJS.Signals = 'SIGKILL') => {
+    const stop = (signal: NodeJS.Signals = cpuProfileDir ? 'SIGTERM' : 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     };

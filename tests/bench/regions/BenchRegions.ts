@@ -101,6 +101,22 @@ export class BenchRegions {
     return views.find((view) => view.linksHere) ?? views[0]!;
   }
 
+  /**
+   * Replication `update` messages and bytes this region sent to its peers so far, from /metrics
+   * (live sends and catch-up's together).
+   */
+  async updatesSent(name: string): Promise<{ messages: number; bytes: number }> {
+    const text = await (await fetch(`${this.region(name).process.url}/metrics`)).text();
+    const sum = (metric: string) => {
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (line.startsWith(`${metric}{`) && line.includes('type="update"')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return total;
+    };
+    return { messages: sum('concord_region_messages_sent_total'), bytes: sum('concord_region_bytes_sent_total') };
+  }
+
   private async instanceHealth(name: string, instance: RelayProcess): Promise<RegionHealth & { linksHere: boolean }> {
     const region = { process: instance };
     let response: Response;
@@ -188,7 +204,7 @@ export class BenchRegions {
 
   /** Kills whatever still runs, closes the proxies and removes the data directories. Safe to call twice. */
   async close(): Promise<void> {
-    await Promise.all(this.regions.flatMap((r) => r.instances.map((instance) => instance.stop('SIGKILL'))));
+    await Promise.all(this.regions.flatMap((r) => r.instances.map((instance) => instance.stop(process.env.BENCH_CPU_PROF ? 'SIGTERM' : 'SIGKILL'))));
     await Promise.all(this.redisServers.splice(0).map((redis) => redis.stop()));
     await this.proxies?.close();
     this.proxies = null;

@@ -63,6 +63,12 @@ export interface RegionLagResult {
   maxBacklogDocuments: number;
   /** Writers stopped → every region's backlog empty (ms); null with one region. */
   backlogEmptyAfterMs: number | null;
+  /**
+   * Replication `update` messages and bytes the regions sent each other per operation, live and
+   * catch-up together, read once every backlog was empty (the echo bound: at most R − 1
+   * messages); null with one region.
+   */
+  linkUpdatesPerOperation: { messages: number; bytes: number } | null;
   convergence: ConvergenceResult;
   /** Warn-level region log lines from the writers' start on. */
   warnings: string[];
@@ -132,6 +138,7 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
       });
     }
     const backlogEmptyAfterMs = await backlogsEmpty;
+    const linkUpdatesPerOperation = spec.regions > 1 ? await updatesPerOperation(cluster, window.operations) : null;
     const convergence = checkConvergence(replicas, new Map([[doc.name, expected]]), writerLabels);
     noteTrouble(convergence, cluster, all);
 
@@ -152,6 +159,7 @@ export async function runRegionLag(spec: RegionLagSpec, options: RegionLagOption
       maxLagSeconds: sampler.maxLagSeconds,
       maxBacklogDocuments: sampler.maxBacklogDocuments,
       backlogEmptyAfterMs,
+      linkUpdatesPerOperation,
       convergence,
       warnings,
       errors,
@@ -297,6 +305,14 @@ async function untilBacklogsEmpty(cluster: BenchRegions, since: number): Promise
     return true;
   });
   return performance.now() - since;
+}
+
+async function updatesPerOperation(cluster: BenchRegions, operations: number): Promise<{ messages: number; bytes: number }> {
+  const sent = await Promise.all(cluster.regions.map((r) => cluster.updatesSent(r.name)));
+  return {
+    messages: sent.reduce((sum, s) => sum + s.messages, 0) / operations,
+    bytes: sent.reduce((sum, s) => sum + s.bytes, 0) / operations,
+  };
 }
 
 /** A region that died, closed clients or logged errors fails the run, whatever the replicas say. */

@@ -69,6 +69,7 @@ export const regionLag: Scenario = {
               (r.crossRegion ? `, cross-region p50 ${formatValue(r.crossRegion.p50, 'ms')} p99 ${formatValue(r.crossRegion.p99, 'ms')}` : '') +
               `, ${formatValue(r.deliveriesPerSecond, 'per_s')} of ${formatValue(r.expectedDeliveriesPerSecond, 'per_s')}` +
               `, peak RSS ${r.regions.map((g) => `${g.name} ${formatValue(g.peakRss, 'bytes')}`).join(' / ')}` +
+              (r.linkUpdatesPerOperation ? `, link updates per operation ${r.linkUpdatesPerOperation.messages.toFixed(2)} (${formatValue(r.linkUpdatesPerOperation.bytes, 'bytes')})` : '') +
               (r.backlogEmptyAfterMs !== null ? `, backlogs empty ${formatValue(r.backlogEmptyAfterMs, 'ms')} after the writers stopped (max lag seen ${r.maxLagSeconds.toFixed(1)} s)` : '') +
               `, ${r.convergence.passed ? `${r.convergence.replicas} replicas converged` : 'CONVERGENCE FAILED'}`,
           );
@@ -111,8 +112,8 @@ export const regionLag: Scenario = {
     }
 
     const header =
-      '| configuration | local p50 | local p95 | local p99 | cross-region p50 | cross-region p95 | cross-region p99 | deliveries/s (target) | relay CPU per region | CPU of the client processes (together) | client process event-loop delay p99 / max (worst) | peak RSS per region | backlogs empty after writers stop | max lag seen |';
-    const table = [header, `|${' --- |'.repeat(14)}`];
+      '| configuration | local p50 | local p95 | local p99 | cross-region p50 | cross-region p95 | cross-region p99 | deliveries/s (target) | relay CPU per region | CPU of the client processes (together) | client process event-loop delay p99 / max (worst) | peak RSS per region | backlogs empty after writers stop | max lag seen | link update messages / bytes per operation |';
+    const table = [header, `|${' --- |'.repeat(15)}`];
     for (const config of LAG_CONFIGS) {
       const pick = (f: (r: RegionLagResult) => number | null, unit: Unit) => formatValue(of(config.key, f), unit);
       const first = results.get(config.key)!.find((r): r is RegionLagResult => !(r instanceof Error));
@@ -125,7 +126,10 @@ export const regionLag: Scenario = {
           `${pick((r) => r.loadGeneratorCpuMsPerSecond / 10, 'count')} % of a core | ` +
           `${pick((r) => r.loadGeneratorLoopDelay.p99, 'ms')} / ${pick((r) => r.loadGeneratorLoopDelay.max, 'ms')} | ` +
           `${pick((r) => Math.max(...r.regions.map((g) => g.peakRss)), 'bytes')} | ` +
-          (multi ? `${pick((r) => r.backlogEmptyAfterMs, 'ms')} | ${of(config.key, (r) => r.maxLagSeconds).toFixed(1)} s |` : '— | — |'),
+          (multi
+            ? `${pick((r) => r.backlogEmptyAfterMs, 'ms')} | ${of(config.key, (r) => r.maxLagSeconds).toFixed(1)} s | ` +
+              `${of(config.key, (r) => r.linkUpdatesPerOperation?.messages ?? null).toFixed(2)} / ${pick((r) => r.linkUpdatesPerOperation?.bytes ?? null, 'bytes')} |`
+            : '— | — | — |'),
       );
     }
     const warnings = [...results.values()].flat().flatMap((r) => (r instanceof Error ? [] : r.warnings));
