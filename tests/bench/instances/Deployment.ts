@@ -14,6 +14,7 @@ import { hocuspocusFraming, yWebsocketFraming, type BenchDocument, type Framing 
 import { jsonListeningPort, startChildServer } from '../peers/childServer';
 import { forwardedFor } from '../peers/concord';
 import { plainNodeProgram } from '../peers/plainNode';
+import { sumSeries } from '../../support/prometheusText';
 
 export type ServerKind = 'concord' | 'hocuspocus';
 
@@ -91,9 +92,9 @@ export class Deployment {
     const total: BusCounters = { gapsDetected: 0, recoveries: 0, reconnects: 0 };
     for (const instance of this.instances) {
       const text = await (await fetch(`${instance.url}/metrics`)).text();
-      total.gapsDetected += metricValue(text, 'concord_bus_gaps_detected_total');
-      total.recoveries += metricValue(text, 'concord_bus_recoveries_total');
-      total.reconnects += metricValue(text, 'concord_bus_reconnects_total');
+      total.gapsDetected += sumSeries(text, 'concord_bus_gaps_detected_total');
+      total.recoveries += sumSeries(text, 'concord_bus_recoveries_total');
+      total.reconnects += sumSeries(text, 'concord_bus_reconnects_total');
     }
     return total;
   }
@@ -149,11 +150,6 @@ async function startHocuspocus(name: string, redis: RedisServer | null, stops: (
   };
 }
 
-/** The value of an unlabelled counter in Prometheus text; 0 when absent (never incremented). */
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : 0;
-}
 
 async function redisProcessId(url: string): Promise<number> {
   const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });

@@ -19,6 +19,7 @@ import { forwardedFor } from '../peers/concord';
 import { startRedisServer, type RedisServer } from '../../support/redisServer';
 import { startRelayProcess, type RelayProcess } from '../../support/relayProcess';
 import { TempDirs } from '../../support/tempDirs';
+import { sumSeries } from '../../support/prometheusText';
 import { LinkProxies } from './LinkProxies';
 
 const CLUSTER_SECRET = 'bench-cluster-secret-of-at-least-32-characters';
@@ -107,14 +108,8 @@ export class BenchRegions {
    */
   async updatesSent(name: string): Promise<{ messages: number; bytes: number }> {
     const text = await (await fetch(`${this.region(name).process.url}/metrics`)).text();
-    const sum = (metric: string) => {
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (line.startsWith(`${metric}{`) && line.includes('type="update"')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-      return total;
-    };
-    return { messages: sum('concord_region_messages_sent_total'), bytes: sum('concord_region_bytes_sent_total') };
+    const update = { name: 'type', value: 'update' };
+    return { messages: sumSeries(text, 'concord_region_messages_sent_total', update), bytes: sumSeries(text, 'concord_region_bytes_sent_total', update) };
   }
 
   private async instanceHealth(name: string, instance: RelayProcess): Promise<RegionHealth & { linksHere: boolean }> {
