@@ -124,7 +124,8 @@ async function startConcord(name: string, dataDir: string, redis: RedisServer | 
     LOG_LEVEL: 'info',
     ...(redis ? { REDIS_URL: redis.url, INSTANCE_ID: name } : {}),
   });
-  stops.push(() => relay.stop('SIGKILL'));
+  // A SIGKILLed process writes no CPU profile (BENCH_CPU_PROF).
+  stops.push(() => relay.stop(process.env.BENCH_CPU_PROF ? 'SIGTERM' : 'SIGKILL'));
   return {
     name,
     pid: relay.child.pid!,
