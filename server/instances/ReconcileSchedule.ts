@@ -1,7 +1,8 @@
 /**
  * When storage is read for the instances of a region (StorageReconciler does the reading): one
  * document at once and once more shortly after (after a load or a gap), and every live document
- * in passes — the timer's, or after the bus came back — one pass at a time, a few documents at once.
+ * in passes — the timer's, spread over half its interval, or at once after the bus came back — one
+ * pass at a time, a few documents at once.
  */
 import type { StorageReconciler } from './StorageReconciler';
 import type { TrackedDocument } from './TrackedDocument';
@@ -10,6 +11,12 @@ import type { TrackedDocument } from './TrackedDocument';
 const FOLLOW_UP_MS = 250;
 /** Documents read from storage at once by a pass. */
 const RECONCILE_CONCURRENCY = 8;
+/**
+ * A timer pass while the bus is up spreads its reads over this share of healthyIntervalMs: read
+ * in one burst, 100 documents' entries kept every socket of the instance waiting for a moment
+ * every 5 s (a cluster of slow deliveries in the instances bench). A pass after a loss runs at once.
+ */
+const HEALTHY_PASS_SPREAD = 0.5;
 
 export class ReconcileSchedule {
   private stopped = false;
@@ -96,15 +103,27 @@ export class ReconcileSchedule {
 
   private async pass(lossLikely: boolean): Promise<void> {
     const live = this.liveDocuments();
+    const groups = Math.ceil(live.length / RECONCILE_CONCURRENCY);
+    const pauseMs = lossLikely || groups < 2 ? 0 : (this.healthyIntervalMs * HEALTHY_PASS_SPREAD) / groups;
     for (let i = 0; i < live.length; i += RECONCILE_CONCURRENCY) {
       // A synchronous store (SQLite) answers within the same turn, so without this a whole pass
       // would run as one long task, with every socket of this instance waiting behind it.
-      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.stopped) return;
+      if (i > 0) await pause(pauseMs);
+      // A pass after a loss, asked for while this one spreads its reads, reads every document at
+      // once: it starts now (all() runs it next) instead of waiting for this one to end.
+      if (this.stopped || (pauseMs > 0 && this.passLossLikely)) return;
       await Promise.all(live.slice(i, i + RECONCILE_CONCURRENCY).map(async (tracked) => {
         await this.reconciler.entries(tracked, lossLikely);
         await this.reconciler.access(tracked);
       }));
     }
   }
+}
+
+/** Lets the event loop run: at least one turn, or `ms` (a timer that does not keep the process alive). */
+function pause(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ms <= 0) setImmediate(resolve);
+    else setTimeout(resolve, ms).unref();
+  });
 }
