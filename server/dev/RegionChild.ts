@@ -4,8 +4,8 @@
  * any other output are handed to `onOutput`; it is ready once it logs "listening".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import readline from 'node:readline';
+import { serverArgs } from '../serverCommand';
 
 export interface RegionChildOptions {
   name: string;
@@ -52,7 +52,7 @@ export class RegionChild {
   start(): Promise<void> {
     if (this.child) return Promise.reject(new Error(`${this.name} is running already`));
     const { root, relayOnly, env, name } = this.options;
-    const args = [path.join(root, 'server', 'start.mjs'), ...(relayOnly ? ['relayMain'] : [])];
+    const args = serverArgs(root, relayOnly ? 'relayMain' : undefined);
     // Its own process group: a Ctrl-C in the terminal reaches only the tool, which then stops
     // each region once (a second signal would make a region exit without storing).
     const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverArgs } from '../../server/serverCommand';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -20,7 +20,7 @@ export interface ServerProcess {
 
 /** `env` adds to (or overrides) the environment, e.g. REGION, PEERS, CLUSTER_SECRET. */
 export async function startServerProcess(port: number, dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'server', 'start.mjs')], {
+  const child: ChildProcess = spawn(process.execPath, serverArgs(REPO_ROOT), {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

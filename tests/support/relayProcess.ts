@@ -4,9 +4,9 @@
  * does: the compiled server/relayMain.ts, built first by the child when the bundle is stale.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serverArgs } from '../../server/serverCommand';
 import { killOnExit } from './killOnExit';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,7 +40,7 @@ export async function startRelayProcess(dataDir: string, env: Record<string, str
     throw new RangeError(`LOG_LEVEL=${logLevel} hides the "listening" line the port is read from; use info, debug or trace`);
   }
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, path.join(REPO_ROOT, 'server', 'start.mjs'), 'relayMain'], {
+  const child = spawn(process.execPath, [...prof, ...serverArgs(REPO_ROOT, 'relayMain')], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,8 +8,8 @@
  * behind a proxy and sees each user's own address, so the bench sets TRUST_PROXY=true and gives
  * every client its own X-Forwarded-For, instead of raising the cap for one loopback address.
  */
-import path from 'node:path';
 import { mintDocument } from '../../../lib/auth/capabilities';
+import { serverArgs } from '../../../server/serverCommand';
 import { TempDirs } from '../../support/tempDirs';
 import { yWebsocketFraming } from '../load/framing';
 import { REPO_ROOT, jsonListeningPort, startChildServer } from './childServer';
@@ -46,7 +46,7 @@ export function concordPeer({ web }: ConcordOptions = { web: true }): Peer {
       const dataDir = options.dataDir ?? dirs.make('concord-bench-');
       try {
         const server = await startChildServer({
-          args: [path.join(REPO_ROOT, 'server', 'start.mjs'), web ? 'main' : 'relayMain'],
+          args: serverArgs(REPO_ROOT, web ? 'main' : 'relayMain'),
           env: { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TRUST_PROXY: 'true', ...options.env },
           listeningPort: jsonListeningPort,
         });
