@@ -28,9 +28,10 @@ import { regionScenarios } from './scenarios/regions';
 /** Every scenario, selectable by name, in the order a full run takes them. */
 const SCENARIOS: Record<string, Scenario> = Object.fromEntries([...loadScenarios, automergePaper, history, divergence, hostileEdits, ...regionScenarios, instances].map((s) => [s.name, s]));
 
+const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+
 /** Which Concord was measured: the commit, and the server and shared files changed since it. */
 function codeUnderTest(): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   try {
     const changed = git('status', '--porcelain', '--', 'server', 'lib').split('\n').filter(Boolean).length;
     // The diff's hash tells two dirty states apart even when the same files are changed.
@@ -38,6 +39,15 @@ function codeUnderTest(): string {
     return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` + uncommitted changes to ${changed} file(s) in server/ and lib/ (diff ${diff})` : ''}`;
   } catch (err) {
     return `unknown commit (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** What the servers run: server/ and lib/ as committed (their trees) and as changed since. */
+function serverCode(): string {
+  try {
+    return `${git('rev-parse', 'HEAD:server', 'HEAD:lib')} ${createHash('sha1').update(git('diff', 'HEAD', '--', 'server', 'lib')).update(git('status', '--porcelain', '--', 'server', 'lib')).digest('hex')}`;
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -80,6 +90,7 @@ const cpu = os.cpus()[0];
 const mhz = cpu?.speed || Number(/cpu MHz\s*:\s*([\d.]+)/.exec(fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? 0);
 const machine = `${os.cpus().length} × ${cpu?.model ?? 'unknown CPU'}${mhz ? ` @ ${(mhz / 1000).toFixed(1)} GHz` : ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const code = codeUnderTest();
+const serverCodeAtStart = serverCode();
 const started = performance.now();
 
 if (servers.includes('concord')) {
@@ -101,8 +112,12 @@ for (const name of chosen) {
 
 // Other work in the same checkout may change the server mid-run: say so, since later figures then
 // measure different code (a new server process loads whatever is on disk when it starts).
+// A commit that touches neither server/ nor lib/ (the README, the tests) changes nothing measured.
 const codeAtEnd = codeUnderTest();
-const codeNote = codeAtEnd === code ? code : `${code} at the start, ${codeAtEnd} at the end: THE SERVER CODE CHANGED DURING THE RUN`;
+const codeNote =
+  codeAtEnd === code ? code
+  : serverCode() === serverCodeAtStart ? `${code} (${codeAtEnd} at the end, with the same server/ and lib/)`
+  : `${code} at the start, ${codeAtEnd} at the end: THE SERVER CODE CHANGED DURING THE RUN`;
 const minutes = (performance.now() - started) / 60_000;
 const took = minutes < 1 ? `${Math.round(minutes * 60)} s` : `${minutes.toFixed(1)} min`;
 console.log(`\n## Results\n`);
