@@ -13,7 +13,6 @@ import { HttpRoutes } from './http/HttpRoutes';
 import { errorPage } from './http/errorPage';
 import { sendText } from './http/respond';
 import { InstanceSync, type InstanceSyncOptions } from './instances/InstanceSync';
-import { RedisBus } from './instances/RedisBus';
 import { RegionConnectionSlots } from './instances/RegionConnectionSlots';
 import { RedisLinkLease } from './replication/RegionLinkLease';
 import type { DocumentStore } from './storage/DocumentStore';
@@ -78,8 +77,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // The gauges read the relay's stats only at scrape time, after it exists.
   const metrics: Metrics = new Metrics((): RelayStats => relay.stats(), options.processMetrics ?? false);
   const relayOptions = { ...DEFAULT_RELAY_OPTIONS, ...options.relay };
-  // With other instances, the bus and the per-address cap share their Redis.
-  const bus = options.instances ? new RedisBus(options.instances.redisUrl, log) : null;
+  // With other instances, the bus and the per-address cap share their Redis. ioredis is loaded
+  // only then: it is about 8 MiB of an idle relay's resident memory.
+  const bus = options.instances ? new (await import('./instances/RedisBus')).RedisBus(options.instances.redisUrl, log) : null;
   const connectionSlots = bus ? new RegionConnectionSlots(bus.publisher, log, { maxPerIp: relayOptions.maxConnectionsPerIp }) : undefined;
   const relay: Relay = new Relay(store, log, metrics, connectionSlots ? { ...relayOptions, connectionSlots } : relayOptions);
   // A region's bus is its own: regions replicate over their links, never through a shared Redis.
