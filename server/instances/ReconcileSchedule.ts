@@ -103,8 +103,7 @@ export class ReconcileSchedule {
 
   private async pass(lossLikely: boolean): Promise<void> {
     const live = this.liveDocuments();
-    const groups = Math.ceil(live.length / RECONCILE_CONCURRENCY);
-    const pauseMs = lossLikely || groups < 2 ? 0 : (this.healthyIntervalMs * HEALTHY_PASS_SPREAD) / groups;
+    const pauseMs = lossLikely ? 0 : (this.healthyIntervalMs * HEALTHY_PASS_SPREAD) / Math.max(1, Math.ceil(live.length / RECONCILE_CONCURRENCY));
     for (let i = 0; i < live.length; i += RECONCILE_CONCURRENCY) {
       // A synchronous store (SQLite) answers within the same turn, so without this a whole pass
       // would run as one long task, with every socket of this instance waiting behind it.

@@ -21,7 +21,13 @@ function recordingReconciler() {
   return { reconciler, reads };
 }
 
-const documents = (n: number) => Array.from({ length: n }, (_, i) => new TrackedDocument(`doc-${i}`));
+/** A schedule over 24 documents (3 groups) whose timer passes come every 1.2 s, on fake timers. */
+function scheduleOf24() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+  const { reconciler, reads } = recordingReconciler();
+  const docs = Array.from({ length: 24 }, (_, i) => new TrackedDocument(`doc-${i}`));
+  return { schedule: new ReconcileSchedule(reconciler, () => docs, 1_200), reads };
+}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -29,9 +35,7 @@ afterEach(() => {
 
 describe('ReconcileSchedule passes', () => {
   it('spreads a timer pass over half the interval, 8 documents at a time', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
-    const { reconciler, reads } = recordingReconciler();
-    const schedule = new ReconcileSchedule(reconciler, () => documents(24), 1_200);
+    const { schedule, reads } = scheduleOf24();
     const start = performance.now();
     const pass = schedule.all(false);
     await vi.advanceTimersByTimeAsync(0);
@@ -50,9 +54,7 @@ describe('ReconcileSchedule passes', () => {
   });
 
   it('reads every document at once after a loss', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
-    const { reconciler, reads } = recordingReconciler();
-    const schedule = new ReconcileSchedule(reconciler, () => documents(24), 1_200);
+    const { schedule, reads } = scheduleOf24();
     const start = performance.now();
     const pass = schedule.all(true);
     await vi.runAllTimersAsync();
@@ -64,9 +66,7 @@ describe('ReconcileSchedule passes', () => {
   });
 
   it('cuts a spreading pass short when a loss is reported, and reads everything at once', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
-    const { reconciler, reads } = recordingReconciler();
-    const schedule = new ReconcileSchedule(reconciler, () => documents(24), 1_200);
+    const { schedule, reads } = scheduleOf24();
     const timerPass = schedule.all(false);
     await vi.advanceTimersByTimeAsync(0);
     expect(reads).toHaveLength(8);
