@@ -11,7 +11,7 @@
  *   - Storage is the truth: every loaded document is also read from storage from the last
  *     sequence number this instance saw (`DocumentStore.loadSince`): at once after a gap in a
  *     sender's sequence or after the bus comes back, shortly after a load, and on a timer (every
- *     second while the bus is down, every 5 s while it is up: then a lost message shows as a gap,
+ *     second while the bus is down, every 5 s while it is up, spread out: then a lost message shows as a gap,
  *     and a sender whose publisher dropped sends one more message on every document once it is
  *     back, so a lost last message shows too). A change is published as it is applied and stored
  *     a few milliseconds later, so a read can miss it once; the next read finds it. Yjs updates
@@ -50,6 +50,7 @@ import { InstanceRoster } from './InstanceRoster';
 import { StorageReconciler } from './StorageReconciler';
 import { ReconcileSchedule } from './ReconcileSchedule';
 import { CompactionLeases } from './CompactionLeases';
+import { BusChannels } from './BusChannels';
 
 export interface InstanceSyncOptions {
   /** This instance's name on the bus (INSTANCE_ID); unique within the region. */
@@ -105,7 +106,7 @@ export class InstanceSync implements RoomListener {
   private readonly origins = new InstanceOrigins();
   private readonly unopened: UnopenedDocumentFeed;
   private readonly roster: InstanceRoster;
-  private readonly prefix: string;
+  private readonly channels: BusChannels;
   private readonly metrics: InstanceMetrics;
   private readonly reconciler: StorageReconciler;
   private readonly reconciling: ReconcileSchedule;
@@ -121,12 +122,12 @@ export class InstanceSync implements RoomListener {
     registry: Registry,
     private readonly options: InstanceSyncOptions,
   ) {
-    this.prefix = options.channelPrefix ?? 'concord:';
+    this.channels = new BusChannels(options.channelPrefix);
     this.roster = new InstanceRoster(options.instanceTimeoutMs ?? 3 * (options.aliveIntervalMs ?? 2000) + 1000);
     this.reconciler = new StorageReconciler(store, relay, log, `${INSTANCE_ACCESS_SOURCE_PREFIX}${options.instanceId}`);
     this.reconciling = new ReconcileSchedule(this.reconciler, () => this.documentsToReconcile(), options.healthyReconcileIntervalMs ?? DEFAULT_HEALTHY_RECONCILE_MS);
-    this.leases = new CompactionLeases(bus.publisher, log, `${this.prefix}compacting:`);
-    this.unopened = new UnopenedDocumentFeed(bus, options.instanceId, this.docChannelPrefix, (docId) => this.docs.has(docId));
+    this.leases = new CompactionLeases(bus.publisher, log, this.channels.compactionLeasePrefix);
+    this.unopened = new UnopenedDocumentFeed(bus, options.instanceId, this.channels.documentPrefix, (docId) => this.docs.has(docId));
     this.metrics = new InstanceMetrics(registry, bus, {
       otherInstances: () => this.roster.alive().length,
       recovered: () => this.reconciler.recovered,
@@ -159,7 +160,7 @@ export class InstanceSync implements RoomListener {
       },
       down: () => this.roster.busDown(),
     });
-    void this.bus.subscribe(this.instancesChannel);
+    void this.bus.subscribe(this.channels.instances);
     const every = (ms: number, run: () => void) => {
       const timer = setInterval(run, ms);
       timer.unref();
@@ -183,7 +184,7 @@ export class InstanceSync implements RoomListener {
     this.reconciling.stop();
     for (const timer of this.timers) clearInterval(timer);
     for (const tracked of this.docs.values()) if (tracked.followUp) clearTimeout(tracked.followUp);
-    this.bus.publish(this.instancesChannel, encodeInstanceMessage({ type: 'leaving', sender: this.instanceId }));
+    this.bus.publish(this.channels.instances, encodeInstanceMessage({ type: 'leaving', sender: this.instanceId }));
   }
 
   status(): BusStatus {
@@ -202,7 +203,7 @@ export class InstanceSync implements RoomListener {
     let tracked = this.docs.get(docId);
     if (!tracked) this.docs.set(docId, (tracked = new TrackedDocument(docId)));
     tracked.loading();
-    await this.bus.subscribe(this.channelOf(docId));
+    await this.bus.subscribe(this.channels.document(docId));
   }
 
   loaded(room: Room): void {
@@ -211,7 +212,7 @@ export class InstanceSync implements RoomListener {
       // Loaded without beforeLoad (cannot happen through Relay.getRoom): subscribe late; the
       // read of storage right after covers what the subscription missed.
       this.docs.set(room.docId, (tracked = new TrackedDocument(room.docId)));
-      void this.bus.subscribe(this.channelOf(room.docId));
+      void this.bus.subscribe(this.channels.document(room.docId));
     }
     for (const message of tracked.attach(room)) this.handle(tracked, message);
     this.publish(room.docId, { type: 'presenceQuery' });
@@ -258,8 +259,9 @@ export class InstanceSync implements RoomListener {
   // --- receiving ----------------------------------------------------------------------------
 
   private receive(channel: string, bytes: Uint8Array): void {
-    if (channel === this.instancesChannel) return this.receiveInstanceMessage(bytes);
-    if (!channel.startsWith(this.docChannelPrefix)) return;
+    if (channel === this.channels.instances) return this.receiveInstanceMessage(bytes);
+    const docId = this.channels.documentOf(channel);
+    if (docId === null) return;
     let message: DocumentMessage;
     try {
       message = decodeDocumentMessage(bytes);
@@ -271,7 +273,7 @@ export class InstanceSync implements RoomListener {
     if (message.sender === this.instanceId) return; // our own, back from Redis
     this.metrics.received(message.sentAt);
     this.heardFrom(message.sender);
-    const tracked = this.docs.get(channel.slice(this.docChannelPrefix.length));
+    const tracked = this.docs.get(docId);
     if (!tracked) return;
     if (tracked.room === null) {
       tracked.hold(message);
@@ -363,7 +365,7 @@ export class InstanceSync implements RoomListener {
   // --- instances ----------------------------------------------------------------------------
 
   private announce(): void {
-    if (!this.stopped) this.bus.publish(this.instancesChannel, encodeInstanceMessage({ type: 'alive', sender: this.instanceId }));
+    if (!this.stopped) this.bus.publish(this.channels.instances, encodeInstanceMessage({ type: 'alive', sender: this.instanceId }));
   }
 
   private heardFrom(instanceId: string): void {
@@ -387,26 +389,13 @@ export class InstanceSync implements RoomListener {
   private publish(docId: string, frame: DocumentFrame): void {
     const tracked = this.docs.get(docId);
     const { epoch, seq } = tracked?.nextSequence() ?? { epoch: 0, seq: 0 };
-    this.bus.publish(this.channelOf(docId), encodeDocumentMessage({ sender: this.instanceId, epoch, seq, sentAt: Date.now(), frame }));
+    this.bus.publish(this.channels.document(docId), encodeDocumentMessage({ sender: this.instanceId, epoch, seq, sentAt: Date.now(), frame }));
   }
 
   private untrack(tracked: TrackedDocument): void {
     if (this.docs.get(tracked.docId) !== tracked) return;
     this.docs.delete(tracked.docId);
     if (tracked.followUp) clearTimeout(tracked.followUp);
-    this.bus.unsubscribe(this.channelOf(tracked.docId));
-  }
-
-
-  private get docChannelPrefix(): string {
-    return `${this.prefix}doc:`;
-  }
-
-  private channelOf(docId: string): string {
-    return `${this.docChannelPrefix}${docId}`;
-  }
-
-  private get instancesChannel(): string {
-    return `${this.prefix}instances`;
+    this.bus.unsubscribe(this.channels.document(tracked.docId));
   }
 }
