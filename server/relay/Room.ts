@@ -3,15 +3,12 @@
  * the saver that stores its changes. Transport-agnostic: connections are RoomConnections.
  */
 import * as Y from 'yjs';
-import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as authProtocol from 'y-protocols/auth';
 import { MessageType } from '../../lib/protocol/messageTypes';
 import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
-import { DIGEST_MESSAGE_TYPE, DIGEST_PROTOCOL_VERSION, MARK_MESSAGE_TYPE } from '../../lib/protocol/ackExtension';
-import { CLAIM_MESSAGE_TYPE, CLAIMS_PROTOCOL_VERSION, decodeClientClaim, type ClientClaim } from '../../lib/protocol/clientClaims';
+import { decodeClientClaim, type ClientClaim } from '../../lib/protocol/clientClaims';
 import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks } from './DocumentSaver';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
@@ -29,6 +26,7 @@ import { StoredAcks } from './StoredAcks';
 import { ReplicaDigest } from './ReplicaDigest';
 import { RoomPresence } from './RoomPresence';
 import { answerSyncStep1 } from './syncAnswer';
+import { dispatchClientFrame, type ClientFrameHandler } from './clientFrames';
 import { describeOrigin, describeRemote } from './describeOrigin';
 import { EDITOR_OUTDATED_REASON, isOutdatedEditor } from './outdatedEditor';
 
@@ -65,6 +63,8 @@ export class Room {
   /** Client ids editors claimed with a secret, and which connections proved theirs. */
   private readonly claimed: ClaimedClientIds;
   private readonly retryHandlers: RetryHandlers;
+  /** What each kind of client frame does here (dispatchClientFrame decodes them). */
+  private readonly frames: ClientFrameHandler;
   /** Holders besides connections (see hold). */
   private holds = 0;
 
@@ -154,6 +154,29 @@ export class Room {
       },
       drained(origin, marks) {
         for (const conn of room.connections) if (conn.origin === origin) for (const id of marks) room.acks.answerMark(conn, id);
+      },
+    };
+    this.frames = {
+      syncStep1(conn, stateVector) {
+        room.send(conn, MessageType.sync, answerSyncStep1(room.doc, stateVector));
+      },
+      update(conn, update) {
+        room.applyClientUpdate(conn, update);
+      },
+      presence(conn, decoder) {
+        room.presence.receive(conn, decoder);
+      },
+      presenceQuery(conn) {
+        room.send(conn, MessageType.awareness, encodeAwarenessMessage(room.awareness));
+      },
+      mark(conn, decoder) {
+        room.acks.receiveMark(conn, decoder);
+      },
+      digestCheck(conn, message) {
+        room.digest.receiveCheck(conn, message);
+      },
+      claim(conn, message) {
+        room.receiveClaim(conn, message);
       },
     };
     this.onDocUpdate = (update, origin) => this.handleDocUpdate(update, origin);
@@ -261,43 +284,7 @@ export class Room {
    * a valid message; the caller closes that connection.
    */
   receive(conn: RoomConnection, message: Uint8Array): void {
-    const decoder = decoding.createDecoder(message);
-    let type: number;
-    try {
-      type = decoding.readVarUint(decoder);
-    } catch (cause) {
-      throw new ProtocolError('empty or truncated frame', { cause });
-    }
-    this.deps.metrics.messageIn(type, message.byteLength);
-    switch (type) {
-      case MessageType.sync:
-        this.receiveSync(conn, decoder);
-        return;
-      case MessageType.awareness:
-        this.presence.receive(conn, decoder);
-        return;
-      case MessageType.queryAwareness:
-        this.send(conn, MessageType.awareness, encodeAwarenessMessage(this.awareness));
-        return;
-      case MessageType.auth:
-        // Permissions are decided at the upgrade; an auth frame from a client carries nothing we use.
-        return;
-      case MARK_MESSAGE_TYPE:
-        // Only clients that negotiated the extension may use it; to others it is unknown.
-        if (!conn.wantsAcks) throw new ProtocolError(`unknown message type ${type}`);
-        this.acks.receiveMark(conn, decoder);
-        return;
-      case DIGEST_MESSAGE_TYPE:
-        if ((conn.protocolVersion ?? 0) < DIGEST_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
-        this.digest.receiveCheck(conn, message);
-        return;
-      case CLAIM_MESSAGE_TYPE:
-        if ((conn.protocolVersion ?? 0) < CLAIMS_PROTOCOL_VERSION) throw new ProtocolError(`unknown message type ${type}`);
-        this.receiveClaim(conn, message);
-        return;
-      default:
-        throw new ProtocolError(`unknown message type ${type}`);
-    }
+    dispatchClientFrame(conn, message, this.frames, this.deps.metrics);
   }
 
   /** Stops timers and listeners. Call only when `unloadable` (or at shutdown, after flushing). */
@@ -310,28 +297,6 @@ export class Room {
     this.presence.stop();
     this.awareness.destroy();
     this.doc.destroy();
-  }
-
-  private receiveSync(conn: RoomConnection, decoder: decoding.Decoder): void {
-    let step: number;
-    let payload: Uint8Array;
-    try {
-      step = decoding.readVarUint(decoder);
-      payload = decoding.readVarUint8Array(decoder);
-    } catch (cause) {
-      throw new ProtocolError('truncated sync message', { cause });
-    }
-    switch (step) {
-      case syncProtocol.messageYjsSyncStep1:
-        this.send(conn, MessageType.sync, answerSyncStep1(this.doc, payload));
-        return;
-      case syncProtocol.messageYjsSyncStep2:
-      case syncProtocol.messageYjsUpdate:
-        this.applyClientUpdate(conn, payload);
-        return;
-      default:
-        throw new ProtocolError(`unknown sync message type ${step}`);
-    }
   }
 
   /**
