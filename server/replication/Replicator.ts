@@ -39,6 +39,8 @@ import { KnownPeers } from './KnownPeers';
 import { PeerMessages } from './PeerMessages';
 import { CLUSTER_LINK_PATH } from './linkFrames';
 
+/** How long a shutting-down region waits for its peers to answer the links' close frames. */
+const LINK_CLOSE_GRACE_MS = 2000;
 
 export interface ReplicatorOptions {
   region: string;
@@ -61,6 +63,8 @@ export interface ReplicatorOptions {
   maxLiveBufferedBytes?: number;
   /** Ping interval on links; a link silent for three of them is dropped (default 5 s). */
   heartbeatMs?: number;
+  /** A peer that has not proven its name within this is refused (default 5 s). */
+  handshakeTimeoutMs?: number;
   /** Redial delay after a link drops or a dial fails: doubles from this up to 5 s. */
   redialMs?: number;
   /** Which instance of the region holds the links (default: this one, the only one). */
@@ -113,6 +117,8 @@ export class Replicator implements RoomListener {
   private readonly lease: LinkLease;
   private storageId: string | undefined;
   private stopped = false;
+  /** Sockets still in their handshake: not links yet, so stop() must end them itself. */
+  private readonly handshaking = new Set<WebSocket>();
   /** Live changes not sent because their link was congested (catch-up sent them). */
   liveSkipped = 0;
 
@@ -185,8 +191,16 @@ export class Replicator implements RoomListener {
     this.stopUnopenedFeed?.();
     for (const dialer of this.dialers) dialer.stop();
     for (const link of this.peerLinks.values()) link.close(1001, 'region shutting down');
+    // Else the server waits for their handshake timeout, or for ever if one completes now.
+    for (const ws of this.handshaking) ws.terminate();
     await this.catchUp.stop();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // A peer that does not answer the close frame is not waited for (ws would wait 30 s).
+    const wssClosed = new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const grace = setTimeout(() => {
+      for (const ws of this.wss.clients) ws.terminate();
+    }, LINK_CLOSE_GRACE_MS);
+    await wssClosed;
+    clearTimeout(grace);
     // Last: another instance takes the links over at once rather than after the lease expires.
     await this.lease.stop();
   }
@@ -276,15 +290,22 @@ export class Replicator implements RoomListener {
   async establish(ws: WebSocket, role: LinkRole, address: string): Promise<PeerLink | null> {
     const channel = wsLinkChannel(ws, this.options.heartbeatMs);
     let peer;
+    this.handshaking.add(ws);
     try {
       peer = await runHandshake(
         channel,
         role,
         { region: this.options.region, secret: this.options.secret, publicUrl: this.options.publicUrl, storageId: this.storageId },
-        { log: this.log, peerAddress: address },
+        { log: this.log, peerAddress: address, timeoutMs: this.options.handshakeTimeoutMs },
       );
     } catch (err) {
-      if (!(err instanceof LinkRefusedError)) this.log.error({ err, address }, 'cluster link handshake failed');
+      if (!(err instanceof LinkRefusedError) && !this.stopped) this.log.error({ err, address }, 'cluster link handshake failed');
+      return null;
+    } finally {
+      this.handshaking.delete(ws);
+    }
+    if (this.stopped) {
+      ws.terminate();
       return null;
     }
     const region = peer.peerRegion;
@@ -314,7 +335,7 @@ export class Replicator implements RoomListener {
     this.log.info({ peer: region, role, address }, 'cluster link up');
     // First contact ever, or its data was replaced: every document is compared once.
     await this.known.linked(region, peer.peerStorageId);
-    this.catchUp.run(link);
+    if (!this.stopped && !link.isClosed) this.catchUp.run(link);
     return link;
   }
 

@@ -10,6 +10,10 @@ import { mintDocument, rotatedCapability } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { connectClient, type NodeClient } from '../support/nodeClient';
 import { openRawSocket } from '../support/rawSocket';
+import WebSocket from 'ws';
+import pino from 'pino';
+import { runHandshake } from '../../server/replication/handshake';
+import { wsLinkChannel } from '../../server/replication/wsLinkChannel';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { TempDirs } from '../support/tempDirs';
 import { SqliteStore } from '../../server/storage/SqliteStore';
@@ -349,6 +353,39 @@ describe('regions', () => {
     // Every byte now takes ten minutes to cross, and no connection closes: only the heartbeat can tell.
     for (const proxy of proxies) proxy.setDelay(600_000);
     await vi.waitFor(() => expect(link.isClosed).toBe(true), { timeout: 10_000 });
+    expect(proxies.every((p) => !p.isCut)).toBe(true);
+  });
+
+  it('stops without waiting for a peer still in its link handshake, even one that completes it meanwhile', { timeout: 20_000 }, async () => {
+    // The handshake would time out only after ten minutes: close() must end the socket itself.
+    const { servers } = await startMesh(['east'], { handshakeTimeoutMs: 600_000 });
+    const east = servers[0]!;
+    // A fake peer region that knows the secret and holds its proof back until east is closing.
+    const socket = new WebSocket(`${east.wsUrl.replace(/\/ws$/, '')}/cluster/link`);
+    const channel = wsLinkChannel(socket);
+    const heldProof: Uint8Array[] = [];
+    const gated = { ...channel, send: (frame: Uint8Array) => void heldProof.push(frame) };
+    const handshake = runHandshake(gated, 'dialer', { region: 'west', secret: SECRET }, { log: pino({ level: 'silent' }), peerAddress: east.url });
+    handshake.catch(() => undefined);
+    await vi.waitFor(() => expect(heldProof).toHaveLength(1), { timeout: 10_000 });
+    const socketClosed = new Promise<number>((resolve) => socket.once('close', resolve));
+    const closing = east.close();
+    // Completing the handshake now must not give the closing region a link it never closes.
+    if (socket.readyState === WebSocket.OPEN) channel.send(heldProof[0]!);
+    await closing;
+    await expect(handshake).rejects.toThrow();
+    expect(await socketClosed).not.toBe(CloseCode.linkHandshakeTimeout);
+  });
+
+  // Bounded by the test's own timeout: without the grace period ws waits 30 s for the close frame.
+  it('stops without waiting for a black-holed peer to answer the link\'s close frame', { timeout: 20_000 }, async () => {
+    const { servers, proxies } = await startMesh(['east', 'west'], { heartbeatMs: 60_000 });
+    const [a, b] = servers as [RunningServer, RunningServer];
+    await vi.waitFor(() => expect(linkUp(a, 'west') && linkUp(b, 'east')).toBe(true), { timeout: 10_000 });
+    for (const proxy of proxies) proxy.setDelay(600_000);
+    // Both: the region that accepted the link is the one waiting for an answer.
+    const reports = await Promise.all([a.close(), b.close()]);
+    expect(reports.map((r) => r.unstoredDocIds)).toEqual([[], []]);
     expect(proxies.every((p) => !p.isCut)).toBe(true);
   });
 
