@@ -1,9 +1,10 @@
 /**
  * Catch-up passes over a peer's durable backlog (issue #12): for each document the peer has not
  * confirmed, ask what its storage holds; clear the mark once that covers what we held when we
- * asked, otherwise send what it lacks. One pass per peer at a time, paged, a few documents at
- * once, waiting while the link is full, so memory stays bounded and live traffic never queues
- * behind it.
+ * asked, otherwise send what it lacks. One pass per peer at a time, reading the backlog a page at
+ * a time, `concurrency` documents held at once (a document is let go as soon as what the peer
+ * lacked is sent; its confirmation is awaited holding only its state), waiting while the link is
+ * full, so memory stays bounded and live traffic never queues behind it.
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
@@ -41,6 +42,8 @@ export interface CatchUpOptions {
 const STATE_TIMEOUT_MS = 15_000;
 const BACKLOG_PAGE = 100;
 const DEFAULT_CONCURRENCY = 32;
+/** Outstanding second questions (after a resend) per comparison slot. */
+const CONFIRMATIONS_PER_COMPARISON = 4;
 
 export class CatchUp {
   private readonly passes = new Map<string, Promise<void>>();
@@ -81,44 +84,62 @@ export class CatchUp {
   private async runPass(link: PeerLink): Promise<void> {
     const limit = this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const maxBuffered = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    const entries = this.backlog(link);
+    // Re-asks after a resend: each holds only a state, not a document, so more may be in flight.
+    const confirming = new Set<Promise<void>>();
+    const maxConfirming = limit * CONFIRMATIONS_PER_COMPARISON;
+    // A window of `limit` comparisons in flight, each starting as another ends, across pages (not
+    // batches that wait for their slowest): over a far link the pass takes round trips ÷ limit.
+    const worker = async () => {
+      while (!link.isClosed) {
+        const next = await entries.next();
+        if (next.done) return;
+        // Bounded memory and no stall of live traffic: wait while the socket is full.
+        while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (link.isClosed) return;
+        const compared = await this.compare(link, next.value);
+        if (!compared) continue;
+        const confirmation = compared.confirmed;
+        confirming.add(confirmation);
+        void confirmation.finally(() => confirming.delete(confirmation));
+        while (confirming.size >= maxConfirming) await Promise.race(confirming);
+      }
+    };
+    await Promise.all(Array.from({ length: limit }, worker));
+    await Promise.all(confirming);
+  }
+
+  /** The peer's backlog in document order, a page at a time (read as the pass gets there). */
+  private async *backlog(link: PeerLink): AsyncGenerator<BacklogEntry> {
     let after: string | undefined;
     for (;;) {
       const page = await this.deps.store.listBacklog(link.region, BACKLOG_PAGE, after);
       if (page.length === 0 || link.isClosed) return;
       after = page[page.length - 1]!.docId;
-      // A window of `limit` comparisons in flight, each starting as another ends (not batches
-      // that wait for their slowest): over a far link the pass takes round trips ÷ limit.
-      let next = 0;
-      const worker = async () => {
-        while (next < page.length && !link.isClosed) {
-          const entry = page[next++]!;
-          // Bounded memory and no stall of live traffic: wait while the socket is full.
-          while (link.buffered > maxBuffered && !link.isClosed) await new Promise((resolve) => setTimeout(resolve, 20));
-          if (!link.isClosed) await this.confirm(link, entry);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(limit, page.length) }, worker));
-      if (link.isClosed || page.length < BACKLOG_PAGE) return;
+      yield* page;
+      if (page.length < BACKLOG_PAGE) return;
     }
   }
 
   /**
    * Compares one document with the peer; clears the backlog mark once the peer's storage holds
-   * everything we held when we asked (it may hold more: its own clients' edits).
+   * everything we held when we asked (it may hold more: its own clients' edits). After sending
+   * what the peer lacked, the document is let go and the answer to the second question is
+   * awaited by the returned `confirmed` (null: nothing more to wait for; it never rejects).
    */
-  private async confirm(link: PeerLink, { docId, mark, since }: BacklogEntry): Promise<void> {
+  private async compare(link: PeerLink, { docId, mark, since }: BacklogEntry): Promise<{ confirmed: Promise<void> } | null> {
     const askedAt = Date.now();
     const key = `${link.region}\u0000${docId}`;
     const ours = await this.deps.hold(docId);
     try {
       const reply = await link.askState({ docId, access: ours.access, state: ours.state, digest: ours.digest }, STATE_TIMEOUT_MS);
-      if (reply === null) return;
+      if (reply === null) return null;
       const merged = await this.deps.mergeAccess(link, docId, reply.access);
       if (merged.deleted) {
         if (reply.access.deleted) await this.deps.store.clearBacklog(link.region, docId, mark, askedAt);
-        return;
+        return null;
       }
-      if (!ours.doc) return;
+      if (!ours.doc) return null;
       const theirs = decodeState(reply.state);
       if (covers(theirs, decodeState(ours.state)) && sameAccess(reply.access, merged)) {
         this.gapsSeen.delete(key);
@@ -127,7 +148,7 @@ export class CatchUp {
           this.deps.log.error({ peer: link.region, docId }, 'regions hold the same history with different content (split)');
         }
         await this.deps.store.clearBacklog(link.region, docId, mark, askedAt);
-        return;
+        return null;
       }
       // The peer lacks something (content, or deletions a state vector cannot show). If every
       // unconfirmed change was made while this link was up, what it lacks is most likely still in
@@ -137,16 +158,21 @@ export class CatchUp {
       // vector, with our whole delete set; the next pass confirms.
       if (since > link.openedAt && !this.gapsSeen.has(key)) {
         this.gapsSeen.add(key);
-        return;
+        return null;
       }
       this.gapsSeen.delete(key);
       link.send({ type: 'update', docId, update: Y.encodeStateAsUpdate(ours.doc, stateVectorOf(theirs)) });
       // Ask again at once: the peer handles a document's messages in order, so its answer comes
       // after it applied and stored what we just sent, and the mark clears in this pass.
-      const again = await link.askState({ docId, access: merged, state: ours.state, digest: ours.digest }, STATE_TIMEOUT_MS);
-      if (again && covers(decodeState(again.state), decodeState(ours.state)) && sameAccess(again.access, merged)) {
-        await this.deps.store.clearBacklog(link.region, docId, mark, askedAt);
-      }
+      const state = ours.state;
+      const again = link.askState({ docId, access: merged, state, digest: ours.digest }, STATE_TIMEOUT_MS);
+      const confirmed = (async () => {
+        const answer = await again;
+        if (answer && covers(decodeState(answer.state), decodeState(state)) && sameAccess(answer.access, merged)) {
+          await this.deps.store.clearBacklog(link.region, docId, mark, askedAt);
+        }
+      })().catch((err: unknown) => this.deps.log.warn({ err, peer: link.region, docId }, 'could not clear a confirmed backlog mark; the next pass asks again'));
+      return { confirmed };
     } finally {
       ours.release();
     }
