@@ -23,6 +23,9 @@ import { Session, type SessionDeps, type SessionLimits } from './Session';
 import type { RoomListener } from './RoomListener';
 import { SendBatcher } from './SendBatcher';
 
+/** After storing everything on shutdown, how long clients get to answer their close frames. */
+const CLOSE_FRAME_GRACE_MS = 2000;
+
 export const RELAY_PATH_PREFIX = '/ws/';
 
 /** A document's access changed: here (fromPeer undefined) or as merged from a peer region. */
@@ -183,7 +186,8 @@ export class Relay {
     clearInterval(this.heartbeat);
     for (const timer of this.unloadTimers.values()) clearTimeout(timer);
     this.unloadTimers.clear();
-    for (const session of this.sessions) session.close(CloseCode.goingAway, 'server shutting down');
+    const closedSessions = Array.from(this.sessions);
+    for (const session of closedSessions) session.close(CloseCode.goingAway, 'server shutting down');
     const graceMs = this.options.shutdownGraceMs;
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
@@ -201,6 +205,13 @@ export class Relay {
         'shutdown: these documents could not be stored in time; their clients keep the edits and re-send them to the next server',
       );
     }
+    // Everything is stored by now; a client that does not answer its close frame (gone without a
+    // TCP reset) is not waited for (ws would wait 30 s, longer than many process supervisors).
+    let stragglers: NodeJS.Timeout | undefined;
+    const graceEnds = new Promise<void>((resolve) => (stragglers = setTimeout(resolve, CLOSE_FRAME_GRACE_MS)));
+    await Promise.race([Promise.all(closedSessions.map((session) => session.socketClosed)), graceEnds]);
+    clearTimeout(stragglers);
+    for (const session of closedSessions) session.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     return { unstoredDocIds };
   }

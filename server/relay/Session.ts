@@ -185,6 +185,18 @@ export class Session implements RoomConnection, QueuedSender {
     this.handleClosed();
   }
 
+  /** Resolves once the socket is closed (after close(), when the client answered the close frame). */
+  get socketClosed(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.ws.once('close', () => resolve()));
+  }
+
+  /** Destroys the socket at once, close frame answered or not (shutdown's last step). */
+  terminate(): void {
+    this.ws.terminate();
+    this.handleClosed();
+  }
+
   /** Sends a ping; a session that did not answer the previous one is closed with 4508. */
   heartbeat(): void {
     if (!this.alive) {

@@ -84,4 +84,23 @@ describe('Relay.close', () => {
       expect(doc.getText('t').toString()).toMatch(/^unsaved \d$/);
     }
   });
+
+  // Bounded by the test's own timeout: without the grace period ws waits 30 s for the close frame.
+  it('does not wait for a client that never answers its close frame', { timeout: 20_000 }, async () => {
+    const store = new GatedStore(new KeptOpenStore());
+    const { server } = await serve(store);
+    const caps = mintDocument();
+    const silent = connectClient(server.wsUrl, caps.docId, caps.edit);
+    cleanups.push(() => silent.destroy());
+    await silent.synced;
+    silent.doc.getText('t').insert(0, 'stored before it went silent');
+    await store.appends.next(1);
+    // Gone without a reset: the socket stays open, but nothing it receives is read any more.
+    (silent.provider.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const report = await server.close();
+    expect(report.unstoredDocIds).toEqual([]);
+    const stored = new Y.Doc();
+    for (const update of (await store.load(caps.docId)).updates) Y.applyUpdate(stored, update);
+    expect(stored.getText('t').toString()).toBe('stored before it went silent');
+  });
 });
