@@ -16,6 +16,12 @@ import type { DocumentStore } from '../storage/DocumentStore';
 
 export class KnownPeers {
   private known = new Map<string, string | undefined>();
+  /**
+   * Peers whose full comparison is complete, with the storage id it was for. Apart from `known`:
+   * a first contact whose marking failed (storage down) is known — changes are marked for it —
+   * but not settled, so the next link marks every document again.
+   */
+  private settled = new Map<string, string | undefined>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -26,6 +32,7 @@ export class KnownPeers {
 
   async start(): Promise<void> {
     this.known = await this.store.knownPeers();
+    this.settled = new Map(this.known);
     if (this.refreshMs === undefined) return;
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
@@ -42,10 +49,11 @@ export class KnownPeers {
 
   /**
    * After a verified handshake with `region`: when it is new (or its storage was replaced), marks
-   * every document dirty for it and remembers it. Resolves once that is done.
+   * every document dirty for it and remembers it. Resolves once that is done; rejects when
+   * storage failed, and then the next call does it all again.
    */
   async linked(region: string, storageId: string | undefined): Promise<void> {
-    if (this.known.has(region) && this.known.get(region) === storageId) return;
+    if (this.settled.has(region) && this.settled.get(region) === storageId) return;
     // Known first, so every change from now on marks it dirty; remembered last, once the backlog is complete.
     this.known.set(region, storageId);
     if (this.refreshMs !== undefined) {
@@ -55,12 +63,17 @@ export class KnownPeers {
     const marked = await this.store.markAllDirty(region);
     this.log.info({ peer: region, documents: marked }, 'catching up every document with a peer region');
     if (storageId !== undefined) await this.store.rememberPeer(region, storageId);
+    this.settled.set(region, storageId);
   }
 
   /** Peer regions another instance of this region linked with first. */
   private async refresh(): Promise<void> {
     try {
-      for (const [region, storageId] of await this.store.knownPeers()) if (!this.known.has(region)) this.known.set(region, storageId);
+      for (const [region, storageId] of await this.store.knownPeers()) {
+        if (!this.known.has(region)) this.known.set(region, storageId);
+        // Another instance completed its full comparison ('' while that is still under way).
+        if (storageId !== '' && !this.settled.has(region)) this.settled.set(region, storageId);
+      }
     } catch (err) {
       this.log.warn({ err }, 'could not read the peer regions known to storage');
     }

@@ -334,7 +334,14 @@ export class Replicator implements RoomListener {
     this.publicUrls.set(region, peer.peerPublicUrl);
     this.log.info({ peer: region, role, address }, 'cluster link up');
     // First contact ever, or its data was replaced: every document is compared once.
-    await this.known.linked(region, peer.peerStorageId);
+    try {
+      await this.known.linked(region, peer.peerStorageId);
+    } catch (err) {
+      // Storage failed before every document was marked: drop the link, so the redial does it again.
+      this.log.error({ err, peer: region }, 'could not mark the documents for a peer region\'s catch-up; dropping the link to try again');
+      link.close(1011, 'storage unavailable; retrying');
+      return null;
+    }
     if (!this.stopped && !link.isClosed) this.catchUp.run(link);
     return link;
   }

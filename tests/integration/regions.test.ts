@@ -17,6 +17,7 @@ import { wsLinkChannel } from '../../server/replication/wsLinkChannel';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { TempDirs } from '../support/tempDirs';
 import { SqliteStore } from '../../server/storage/SqliteStore';
+import { MemoryStore } from '../../server/storage/MemoryStore';
 import type { ReplicatorOptions } from '../../server/replication/Replicator';
 
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
@@ -354,6 +355,39 @@ describe('regions', () => {
     for (const proxy of proxies) proxy.setDelay(600_000);
     await vi.waitFor(() => expect(link.isClosed).toBe(true), { timeout: 10_000 });
     expect(proxies.every((p) => !p.isCut)).toBe(true);
+  });
+
+  it('a region whose storage fails while marking a new peer drops the link, tries again and still rebuilds the peer', async () => {
+    // East's storage fails the first full marking for a new peer (as a database blip would).
+    class FlakyMarkingStore extends MemoryStore {
+      failures = 1;
+      override async markAllDirty(peer: string): Promise<number> {
+        if (this.failures-- > 0) throw new Error('storage unavailable (simulated)');
+        return super.markAllDirty(peer);
+      }
+    }
+    const store = new FlakyMarkingStore();
+    const caps = mintDocument();
+    const before = new Y.Doc();
+    before.getText('title').insert(0, 'written before the regions ever met');
+    await store.append(caps.docId, [Y.encodeStateAsUpdate(before)]);
+    const ports = { east: 0, west: 0 };
+    const toWest = await startTcpProxy(() => ports.west);
+    const toEast = await startTcpProxy(() => ports.east);
+    cleanups.push(() => toWest.close(), () => toEast.close());
+    const region = (name: string, peer: TcpProxy) => ({ region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 });
+    const east = await startServer({ port: 0, host: '127.0.0.1', store, next: false, logLevel: 'silent', region: region('east', toWest) });
+    ports.east = east.port;
+    cleanups.push(() => east.close());
+    const west = await startServer({ port: 0, host: '127.0.0.1', dataDir: dirs.make('concord-region-west-'), next: false, logLevel: 'silent', region: region('west', toEast) });
+    ports.west = west.port;
+    cleanups.push(() => west.close());
+    await vi.waitFor(async () => {
+      const doc = new Y.Doc();
+      for (const u of (await west.store.load(caps.docId)).updates) Y.applyUpdate(doc, u);
+      expect(doc.getText('title').toString()).toBe('written before the regions ever met');
+    }, { timeout: 15_000 });
+    expect(store.failures).toBeLessThan(0);
   });
 
   it('stops without waiting for a peer still in its link handshake, even one that completes it meanwhile', { timeout: 20_000 }, async () => {
