@@ -156,7 +156,7 @@ export class VersionLog {
     const historyId = historyDocId(docId);
     this.deleting.add(historyId);
     try {
-      await this.store.updateAccess(historyId, (current) => ({ ...current, deleted: true }));
+      await this.store.updateAccess(historyId, (current) => ({ ...current, deleted: true }), this.relay.accessChangeOptions());
       this.relay.documentDeleted(historyId);
     } catch (err) {
       this.log.error({ err, docId }, 'could not delete the history of a deleted document');

@@ -77,7 +77,7 @@ export class DocumentsApi {
     const { edit, view } = parsed.data;
     // The next epoch comes from the state stored when the write happens, not the one read at
     // authorisation: two rotations at once both count (issue #12).
-    const access = await this.deps.store.updateAccess(auth.docId, (current) => rotated(current, auth.token, { edit, view }));
+    const access = await this.deps.store.updateAccess(auth.docId, (current) => rotated(current, auth.token, { edit, view }), this.deps.relay.accessChangeOptions());
     // Deleted meanwhile (the rotation kept the tombstone): answer as authorise would now.
     if (access.deleted) {
       sendError(res, 410, 'document_deleted', 'The owner deleted this document.');
@@ -91,7 +91,7 @@ export class DocumentsApi {
   async remove(req: IncomingMessage, res: ServerResponse, rawId: string, url: URL): Promise<void> {
     const auth = await this.authorise(req, res, rawId, url, 'owner');
     if (!auth) return;
-    await this.deps.store.updateAccess(auth.docId, (current) => ({ ...current, deleted: true }));
+    await this.deps.store.updateAccess(auth.docId, (current) => ({ ...current, deleted: true }), this.deps.relay.accessChangeOptions());
     this.deps.relay.documentDeleted(auth.docId);
     sendJson(res, 200, { id: auth.docId, deleted: true });
   }

@@ -12,7 +12,7 @@ import { INITIAL_ACCESS, roleFor, type AccessState } from '../../lib/auth/capabi
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { CONCORD_PROTOCOL_PARAM, requestedProtocolVersion, SCHEMA_PARAM } from '../../lib/protocol/ackExtension';
 import { declaredSchemaVersion } from '../../lib/documents/schemaVersion';
-import type { DocumentStore } from '../storage/DocumentStore';
+import type { DirtyOptions, DocumentStore } from '../storage/DocumentStore';
 import type { Metrics, RelayStats } from '../metrics';
 import { clientIp, requestToken } from '../http/clientIp';
 import type { SaverOptions } from './DocumentSaver';
@@ -347,6 +347,15 @@ export class Relay {
   /** Which peer regions stored changes must be marked dirty for (the replicator sets it). */
   setDirtyFor(peers: () => readonly string[]): void {
     this.dirtyFor = peers;
+  }
+
+  /**
+   * For a rotation or deletion made here: stored with these options, the change is marked for
+   * every peer region in its own transaction (then `accessChanged` / `documentDeleted` send it live).
+   */
+  accessChangeOptions(): DirtyOptions | undefined {
+    const peers = this.dirtyFor();
+    return peers.length > 0 ? { dirtyFor: peers } : undefined;
   }
 
   /**

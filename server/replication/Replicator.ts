@@ -152,8 +152,8 @@ export class Replicator implements RoomListener {
     await this.known.start();
     this.relay.addRoomListener(this);
     this.relay.setDirtyFor(() => this.known.names());
-    this.relay.onAccessChanged((docId, access, fromPeer) => {
-      if (fromPeer === undefined) void this.localAccessChanged(docId, access);
+    this.relay.onAccessChanged((docId, _access, fromPeer) => {
+      if (fromPeer === undefined) void this.localAccessChanged(docId);
     });
     for (const url of this.options.peers) this.dialers.add(new Dialer(url, this, this.log));
     this.lease.onChange((held) => (held ? this.linksHere() : this.linksElsewhere()));
@@ -371,11 +371,18 @@ export class Replicator implements RoomListener {
     for (const docId of this.relay.loadedDocIds()) this.relay.loadedRoom(docId)?.forgetPeer(link.origin);
   }
 
-  private async localAccessChanged(docId: string, _access: AccessState): Promise<void> {
-    // The API stored it already; read it back whole (documentDeleted reports only the flag) and
-    // mark it dirty, so a peer that is down gets it in catch-up.
-    const peers = this.known.names();
-    const access = await this.store.updateAccess(docId, (current) => current, { dirtyFor: peers });
+  private async localAccessChanged(docId: string): Promise<void> {
+    // Stored and marked for every peer already, in one transaction (Relay.accessChangeOptions), so
+    // a peer that is down gets it in catch-up; read it back whole (documentDeleted reports only
+    // the flag) and send it to the linked peers now.
+    let access: AccessState | undefined;
+    try {
+      access = (await this.store.getDocument(docId))?.access;
+    } catch (err) {
+      this.log.warn({ err, docId }, 'could not read a changed access state to send it live; catch-up sends it');
+      return;
+    }
+    if (!access) return;
     for (const link of this.peerLinks.values()) link.send({ type: 'access', docId, access });
   }
 

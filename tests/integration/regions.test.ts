@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { startServer, type RunningServer } from '../../server/startServer';
-import { mintDocument, rotatedCapability } from '../../lib/auth/capabilities';
+import { mintDocument, rotatedCapability, sameAccess } from '../../lib/auth/capabilities';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { connectClient, type NodeClient } from '../support/nodeClient';
 import { openRawSocket } from '../support/rawSocket';
@@ -388,6 +388,52 @@ describe('regions', () => {
       expect(doc.getText('title').toString()).toBe('written before the regions ever met');
     }, { timeout: 15_000 });
     expect(store.failures).toBeLessThan(0);
+  });
+
+  it('stores a rotation or deletion made here and its marks for the peer regions in one transaction', async () => {
+    // Every access write of east's that changed the state, with the peers it marked in that same call.
+    class RecordingStore extends MemoryStore {
+      readonly accessWrites: { docId: string; dirtyFor: readonly string[] }[] = [];
+      override async updateAccess(docId: string, change: Parameters<MemoryStore['updateAccess']>[1], options?: Parameters<MemoryStore['updateAccess']>[2]) {
+        let changed = false;
+        const result = await super.updateAccess(docId, (current) => {
+          const next = change(current);
+          changed = !sameAccess(current, next);
+          return next;
+        }, options);
+        if (changed) this.accessWrites.push({ docId, dirtyFor: options?.dirtyFor ?? [] });
+        return result;
+      }
+    }
+    const store = new RecordingStore();
+    const ports = { east: 0, west: 0 };
+    const toWest = await startTcpProxy(() => ports.west);
+    const toEast = await startTcpProxy(() => ports.east);
+    cleanups.push(() => toWest.close(), () => toEast.close());
+    const region = (name: string, peer: TcpProxy) => ({ region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 });
+    const east = await startServer({ port: 0, host: '127.0.0.1', store, next: false, logLevel: 'silent', region: region('east', toWest) });
+    ports.east = east.port;
+    cleanups.push(() => east.close());
+    const west = await startServer({ port: 0, host: '127.0.0.1', dataDir: dirs.make('concord-region-west-'), next: false, logLevel: 'silent', region: region('west', toEast) });
+    ports.west = west.port;
+    cleanups.push(() => west.close());
+    await vi.waitFor(() => expect(linkUp(east, 'west')).toBe(true), { timeout: 10_000 });
+    const caps = mintDocument();
+    const writer = client(east, caps.docId, caps.edit);
+    await writer.synced;
+    writer.doc.getText('title').insert(0, 'x');
+    await vi.waitFor(async () => expect((await west.store.getDocument(caps.docId)) !== null).toBe(true), { timeout: 10_000 });
+    const headers = { Authorization: `Bearer ${caps.owner}`, 'Content-Type': 'application/json' };
+    const writesBefore = store.accessWrites.length;
+    expect((await fetch(`${east.url}/api/docs/${caps.docId}/rotate`, { method: 'POST', headers, body: JSON.stringify({ view: true }) })).status).toBe(200);
+    expect((await fetch(`${east.url}/api/docs/${caps.docId}`, { method: 'DELETE', headers })).status).toBe(200);
+    await vi.waitFor(async () => expect((await west.store.getDocument(caps.docId))?.access).toMatchObject({ deleted: true, viewEpoch: 1 }), { timeout: 10_000 });
+    // Each change is one write that marks west; nothing is left to a second transaction.
+    const ours = store.accessWrites.slice(writesBefore).filter((w) => w.docId === caps.docId);
+    expect(ours).toEqual([
+      { docId: caps.docId, dirtyFor: ['west'] },
+      { docId: caps.docId, dirtyFor: ['west'] },
+    ]);
   });
 
   it('stops without waiting for a peer still in its link handshake, even one that completes it meanwhile', { timeout: 20_000 }, async () => {
