@@ -19,6 +19,7 @@ import { TempDirs } from '../support/tempDirs';
 import { SqliteStore } from '../../server/storage/SqliteStore';
 import { MemoryStore } from '../../server/storage/MemoryStore';
 import type { ReplicatorOptions } from '../../server/replication/Replicator';
+import type { DocumentStore } from '../../server/storage/DocumentStore';
 
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
 const cleanups: (() => unknown)[] = [];
@@ -39,20 +40,21 @@ interface Cluster {
   retarget(region: 'a' | 'b', port: number): void;
 }
 
-async function startRegions(secretB = SECRET, dataDirs = [dirs.make('concord-region-a-'), dirs.make('concord-region-b-')]): Promise<Cluster> {
+/** Regions east (a) and west (b); `storeA` replaces a's SQLite directory (a store a test watches or breaks). */
+async function startRegions(secretB = SECRET, dataDirs = [dirs.make('concord-region-a-'), dirs.make('concord-region-b-')], storeA?: DocumentStore): Promise<Cluster> {
   const ports = { a: 0, b: 0 };
   const toB = await startTcpProxy(() => ports.b);
   const toA = await startTcpProxy(() => ports.a);
   cleanups.push(() => toB.close(), () => toA.close());
-  const options = (name: string, dataDir: string, peer: TcpProxy, secret: string) => ({
+  const options = (name: string, dataDir: string, peer: TcpProxy, secret: string, store?: DocumentStore) => ({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    ...(store ? { store } : { dataDir }),
     next: false as const,
     logLevel: 'silent',
     region: { region: name, peers: [new URL(peer.url)], secret, catchUpIntervalMs: 200 },
   });
-  const a = await startServer(options('east', dataDirs[0]!, toB, SECRET));
+  const a = await startServer(options('east', dataDirs[0]!, toB, SECRET, storeA));
   ports.a = a.port;
   cleanups.push(() => a.close());
   const b = await startServer(options('west', dataDirs[1]!, toA, secretB));
@@ -371,17 +373,7 @@ describe('regions', () => {
     const before = new Y.Doc();
     before.getText('title').insert(0, 'written before the regions ever met');
     await store.append(caps.docId, [Y.encodeStateAsUpdate(before)]);
-    const ports = { east: 0, west: 0 };
-    const toWest = await startTcpProxy(() => ports.west);
-    const toEast = await startTcpProxy(() => ports.east);
-    cleanups.push(() => toWest.close(), () => toEast.close());
-    const region = (name: string, peer: TcpProxy) => ({ region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 });
-    const east = await startServer({ port: 0, host: '127.0.0.1', store, next: false, logLevel: 'silent', region: region('east', toWest) });
-    ports.east = east.port;
-    cleanups.push(() => east.close());
-    const west = await startServer({ port: 0, host: '127.0.0.1', dataDir: dirs.make('concord-region-west-'), next: false, logLevel: 'silent', region: region('west', toEast) });
-    ports.west = west.port;
-    cleanups.push(() => west.close());
+    const { a: east, b: west } = await startRegions(SECRET, undefined, store);
     await vi.waitFor(async () => {
       const doc = new Y.Doc();
       for (const u of (await west.store.load(caps.docId)).updates) Y.applyUpdate(doc, u);
@@ -406,17 +398,7 @@ describe('regions', () => {
       }
     }
     const store = new RecordingStore();
-    const ports = { east: 0, west: 0 };
-    const toWest = await startTcpProxy(() => ports.west);
-    const toEast = await startTcpProxy(() => ports.east);
-    cleanups.push(() => toWest.close(), () => toEast.close());
-    const region = (name: string, peer: TcpProxy) => ({ region: name, peers: [new URL(peer.url)], secret: SECRET, catchUpIntervalMs: 200 });
-    const east = await startServer({ port: 0, host: '127.0.0.1', store, next: false, logLevel: 'silent', region: region('east', toWest) });
-    ports.east = east.port;
-    cleanups.push(() => east.close());
-    const west = await startServer({ port: 0, host: '127.0.0.1', dataDir: dirs.make('concord-region-west-'), next: false, logLevel: 'silent', region: region('west', toEast) });
-    ports.west = west.port;
-    cleanups.push(() => west.close());
+    const { a: east, b: west } = await startRegions(SECRET, undefined, store);
     await vi.waitFor(() => expect(linkUp(east, 'west')).toBe(true), { timeout: 10_000 });
     const caps = mintDocument();
     const writer = client(east, caps.docId, caps.edit);
