@@ -22,6 +22,7 @@ import { DEFAULT_ROOM_LIMITS, Room, type RoomLimits } from './Room';
 import { Session, type SessionDeps, type SessionLimits } from './Session';
 import type { RoomListener } from './RoomListener';
 import { SendBatcher } from './SendBatcher';
+import { UnloadTimers } from './UnloadTimers';
 
 /** After storing everything on shutdown, how long clients get to answer their close frames. */
 const CLOSE_FRAME_GRACE_MS = 2000;
@@ -81,7 +82,7 @@ export class Relay {
   /** Rooms dropped after a failed change, until everything they applied before it is stored. */
   private readonly reloading = new Map<string, Promise<void>>();
   private readonly sessions = new Set<Session>();
-  private readonly unloadTimers = new Map<string, NodeJS.Timeout>();
+  private readonly unloads: UnloadTimers;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly batcher: SendBatcher;
   /** What every session needs from the relay: one object shared by all of them. */
@@ -102,6 +103,7 @@ export class Relay {
     // pre-built uncompressed frames (SendBatcher).
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2, perMessageDeflate: false, clientTracking: false });
     this.batcher = new SendBatcher(log);
+    this.unloads = new UnloadTimers(options.unloadDelayMs);
     this.sessionDeps = { log, metrics, limits: options, batcher: this.batcher };
     this.door = new ConnectionDoor(store, log, options.connectionSlots ?? new LocalConnectionSlots(options.maxConnectionsPerIp));
     this.heartbeat = setInterval(() => {
@@ -166,7 +168,7 @@ export class Relay {
     const room = this.rooms.get(docId);
     if (room) {
       this.rooms.delete(docId);
-      this.cancelUnload(docId);
+      this.unloads.cancel(docId);
       room.destroy();
     }
   }
@@ -184,8 +186,7 @@ export class Relay {
   private async shutDown(): Promise<ShutdownReport> {
     this.closing = true;
     clearInterval(this.heartbeat);
-    for (const timer of this.unloadTimers.values()) clearTimeout(timer);
-    this.unloadTimers.clear();
+    this.unloads.clear();
     const closedSessions = Array.from(this.sessions);
     for (const session of closedSessions) session.close(CloseCode.goingAway, 'server shutting down');
     const graceMs = this.options.shutdownGraceMs;
@@ -241,7 +242,7 @@ export class Relay {
     );
     this.sessions.add(session);
     this.metrics.connectionOpened();
-    this.cancelUnload(docId);
+    this.unloads.cancel(docId);
     this.door.admit(session).then((admitted) => {
       if (admitted) this.join(session);
     }).catch((err: unknown) => {
@@ -366,7 +367,7 @@ export class Relay {
     for (;;) {
       const room = await this.getRoom(docId);
       if (room.isDestroyed) continue;
-      this.cancelUnload(docId);
+      this.unloads.cancel(docId);
       const letGo = room.hold();
       return {
         room,
@@ -379,19 +380,7 @@ export class Relay {
   }
 
   private scheduleUnload(room: Room): void {
-    this.cancelUnload(room.docId);
-    const timer = setTimeout(() => {
-      this.unloadTimers.delete(room.docId);
-      void this.unloadWhenSaved(room);
-    }, this.options.unloadDelayMs);
-    timer.unref();
-    this.unloadTimers.set(room.docId, timer);
-  }
-
-  private cancelUnload(docId: string): void {
-    const timer = this.unloadTimers.get(docId);
-    if (timer) clearTimeout(timer);
-    this.unloadTimers.delete(docId);
+    this.unloads.schedule(room.docId, () => void this.unloadWhenSaved(room));
   }
 
   /** Unloads only after everything is stored; a failing store keeps the room (and retries). */
