@@ -6,7 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KNOWN_MESSAGE_TYPE_NAMES, messageTypeName, type KnownMessageTypeName } from '../lib/protocol/messageTypes';
-import type { PeerStatus } from './replication/Replicator';
+import type { PeerStatus } from './replication/peerStatus';
 import type { LinkTraffic, TrafficCounts } from './replication/LinkTraffic';
 
 type TypeCounts = Record<KnownMessageTypeName | 'unknown', number>;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTcpProxy, type TcpProxy } from './tcpProxy';
 import { RegionChild, type ExitStatus, type RegionOutput } from './RegionChild';
-import type { PeerStatus } from '../replication/Replicator';
+import type { PeerStatus } from '../replication/peerStatus';
 
 export interface LocalClusterOptions {
   names: readonly string[];

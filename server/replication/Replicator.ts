@@ -38,6 +38,7 @@ import { SoleInstanceLease, type LinkLease } from './RegionLinkLease';
 import { KnownPeers } from './KnownPeers';
 import { PeerMessages } from './PeerMessages';
 import { CLUSTER_LINK_PATH } from './linkFrames';
+import { describePeers, type PeerStatus } from './peerStatus';
 
 /** How long a shutting-down region waits for its peers to answer the links' close frames. */
 const LINK_CLOSE_GRACE_MS = 2000;
@@ -86,17 +87,6 @@ export interface ReplicatorOptions {
   peerRefreshMs?: number;
 }
 
-/** What /healthz and /metrics show of one peer. */
-export interface PeerStatus {
-  region: string | null;
-  url: string | null;
-  state: 'up' | 'down';
-  lastContact: string | null;
-  /** Age of the oldest unconfirmed change for this peer, in seconds (0 when none). */
-  lagSeconds: number;
-  backlog: { documents: number; bytes: number };
-  publicUrl: string | null;
-}
 
 
 export class Replicator implements RoomListener {
@@ -251,16 +241,15 @@ export class Replicator implements RoomListener {
     return this.peerLinks.get(region);
   }
 
-  async status(): Promise<PeerStatus[]> {
-    const out: PeerStatus[] = [];
-    const seen = new Set<string>();
-    for (const dialer of this.dialers) {
-      const region = dialer.region;
-      if (region) seen.add(region);
-      out.push(await this.peerStatus(region, dialer.url.toString()));
-    }
-    for (const region of this.known.names()) if (!seen.has(region)) out.push(await this.peerStatus(region, null));
-    return out;
+  status(): Promise<PeerStatus[]> {
+    return describePeers({
+      store: this.store,
+      dialed: this.dialers,
+      known: this.known.names(),
+      link: (region) => this.peerLinks.get(region),
+      traffic: (region) => this.traffic.get(region),
+      publicUrl: (region) => this.publicUrls.get(region) ?? null,
+    });
   }
 
   // RoomListener: a change of one of our clients (or the server's own) goes to every linked peer.
@@ -384,21 +373,5 @@ export class Replicator implements RoomListener {
     }
     if (!access) return;
     for (const link of this.peerLinks.values()) link.send({ type: 'access', docId, access });
-  }
-
-  private async peerStatus(region: string | null, url: string | null): Promise<PeerStatus> {
-    const link = region ? this.peerLinks.get(region) : undefined;
-    const lastContact = region ? this.traffic.get(region)?.lastContact : undefined;
-    const stats = region ? await this.store.backlogStats(region) : { documents: 0, bytes: 0, oldestSince: null };
-    return {
-      region,
-      url,
-      state: link && !link.isClosed ? 'up' : 'down',
-      // Kept per peer, not per link: while a link is down is when its last contact matters.
-      lastContact: lastContact ? new Date(lastContact).toISOString() : null,
-      lagSeconds: stats.oldestSince === null ? 0 : Math.max(0, (Date.now() - stats.oldestSince) / 1000),
-      backlog: { documents: stats.documents, bytes: stats.bytes },
-      publicUrl: region ? (this.publicUrls.get(region) ?? null) : null,
-    };
   }
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { startTcpProxy, type TcpProxy } from '../../server/dev/tcpProxy';
 import { startRelayProcess, type ExitStatus, type RelayProcess } from './relayProcess';
 import type { TempDirs } from './tempDirs';
-import type { PeerStatus } from '../../server/replication/Replicator';
+import type { PeerStatus } from '../../server/replication/peerStatus';
 
 export const TEST_CLUSTER_SECRET = 'a-cluster-secret-of-at-least-32-characters';
 
