@@ -3,31 +3,31 @@
  * the saver that stores its changes. Transport-agnostic: connections are RoomConnections.
  */
 import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import * as authProtocol from 'y-protocols/auth';
 import { MessageType } from '../../lib/protocol/messageTypes';
-import { encodeAwarenessMessage, encodeSyncStep1 } from '../../lib/protocol/encode';
+import { encodeAwarenessMessage, encodePermissionDenied, encodeSyncStep1 } from '../../lib/protocol/encode';
 import { decodeClientClaim, type ClientClaim } from '../../lib/protocol/clientClaims';
-import { DocumentSaver, DEFAULT_SAVER_OPTIONS, type SaverHooks } from './DocumentSaver';
+import { DocumentSaver, DEFAULT_SAVER_OPTIONS } from './DocumentSaver';
+import { roomSaverHooks } from './roomSaverHooks';
 import { ConnectionError, ProtocolError } from './errors';
 import { CloseCode } from '../../lib/protocol/closeCodes';
 import { assertPlacedBetweenNeighbours, assertWellFormedUpdate, hasPending, wouldChange, type ClientWrites } from './updateGuard';
 import { UpdateAdmission, type RetryHandlers } from './UpdateAdmission';
 import { ClaimedClientIds } from './ClaimedClientIds';
-import { isChangeOrigin, SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
+import { SERVER_ORIGIN, STORAGE_ORIGIN, type ChangeOrigin, type RemoteOrigin, type StorageOrigin } from './origins';
 import { routes } from './originPolicy';
 import type { RoomConnection } from './RoomConnection';
 import type { DeletedItems } from './RoomListener';
 import { concordMap, recordedSchemaVersion, schemaVersionRecordedBy } from '../../lib/documents/schemaVersion';
 import { Fanout } from './Fanout';
-import { DEFAULT_ROOM_LIMITS, DEFAULT_UNTAGGED_CHANGE_POLICY, type RoomDeps, type RoomLimits } from './RoomDeps';
+import { DEFAULT_ROOM_LIMITS, type RoomDeps, type RoomLimits } from './RoomDeps';
 import { StoredAcks } from './StoredAcks';
 import { ReplicaDigest } from './ReplicaDigest';
 import { RoomPresence } from './RoomPresence';
 import { answerSyncStep1 } from './syncAnswer';
 import { dispatchClientFrame, type ClientFrameHandler } from './clientFrames';
-import { describeOrigin, describeRemote } from './describeOrigin';
+import { describeRemote } from './describeOrigin';
+import { reportUntaggedChange } from './untaggedChanges';
 import { EDITOR_OUTDATED_REASON, isOutdatedEditor } from './outdatedEditor';
 
 export { DEFAULT_ROOM_LIMITS, DEFAULT_UNTAGGED_CHANGE_POLICY, type RoomDeps, type RoomLimits, type UntaggedChangePolicy } from './RoomDeps';
@@ -104,37 +104,17 @@ export class Room {
     // literals: tsx compiles with esbuild's keepNames, which renames those with
     // Object.defineProperty and so gives each one a property dictionary (~250 bytes apiece).
     const room = this;
-    const hooks: SaverHooks = {
-      snapshot() {
-        if (room.corrupted) throw new Error('the document failed a change and is being reloaded; not compacting from it');
-        const snapshot = Y.encodeStateAsUpdate(room.doc);
-        room.approxBytes = snapshot.byteLength;
-        return snapshot;
+    const hooks = roomSaverHooks(this, deps, {
+      corrupted() {
+        return room.corrupted;
       },
-      stateVector() {
-        // A corrupted document's state vector may count what storage never received.
-        return room.corrupted ? null : Y.encodeStateVector(room.doc);
+      snapshotTaken(bytes) {
+        room.approxBytes = bytes;
       },
-      compactableThrough() {
-        let through = Infinity;
-        for (const listener of room.deps.listeners ?? []) through = Math.min(through, listener.compactableThrough?.(room) ?? Infinity);
-        return through;
+      stored(stateVector) {
+        room.acks.acknowledge(stateVector);
       },
-      compactionLease() {
-        return room.deps.listeners?.find((listener) => listener.compactionLease)?.compactionLease?.(room);
-      },
-      onSaved(_batch, _seq, storedStateVector) {
-        if (storedStateVector) room.acks.acknowledge(storedStateVector);
-      },
-      onDeleted() {
-        room.deps.onDeleted?.(room);
-      },
-      appendOptions(batch) {
-        const peers = room.deps.dirtyFor?.();
-        if (!peers || peers.length === 0 || !batch.some((p) => routes(p.origin, 'regions'))) return undefined;
-        return { dirtyFor: peers };
-      },
-    };
+    });
     this.claimed = new ClaimedClientIds(doc);
     this.admission = new UpdateAdmission(
       doc,
@@ -408,10 +388,7 @@ export class Room {
       // View-only: nothing is applied, stored or relayed. Tell the client if it tried to change anything.
       if (wouldChange(this.doc, update)) {
         this.deps.metrics.frameRejected();
-        const denial = encoding.createEncoder();
-        encoding.writeVarUint(denial, MessageType.auth);
-        authProtocol.writePermissionDenied(denial, 'This is a view-only link: changes are not saved.');
-        this.send(conn, MessageType.auth, encoding.toUint8Array(denial));
+        this.send(conn, MessageType.auth, encodePermissionDenied('This is a view-only link: changes are not saved.'));
       }
       return;
     }
@@ -434,18 +411,8 @@ export class Room {
       this.changed.push(update);
       return;
     }
-    // Untagged: something transacted on the document without going through `change` (an
-    // exporter "repairing" the body, a library call). Never relay it unstored: deletions do not
-    // show in state vectors, so clients and storage would differ for good.
-    const err = new Error(`an untagged change (origin ${describeOrigin(origin)}) reached document ${this.docId}`);
-    this.deps.log.error({ err, docId: this.docId }, 'untagged change: storing and relaying it as the server\'s own');
-    this.deps.metrics.untaggedChange();
-    this.forward(update, isChangeOrigin(origin) && origin.kind !== 'storage' ? origin : SERVER_ORIGIN);
-    if ((this.deps.untaggedChanges ?? DEFAULT_UNTAGGED_CHANGE_POLICY) === 'throw') {
-      queueMicrotask(() => {
-        throw err;
-      });
-    }
+    // Untagged (not made through `change`): stored and relayed all the same, and reported.
+    this.forward(update, reportUntaggedChange(this.deps, this.docId, origin));
   }
 
   /** Sends a completed change to the other connections and queues it for storage. */
