@@ -25,7 +25,6 @@
  *     an instance that leaves says so, and one not heard from for a while is taken for gone, so
  *     its clients' cursors disappear.
  */
-import * as awarenessProtocol from 'y-protocols/awareness';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DocumentStore } from '../storage/DocumentStore';
@@ -310,10 +309,10 @@ export class InstanceSync implements RoomListener {
   }
 
   private answerPresenceQuery(tracked: TrackedDocument, room: Room): void {
-    const clients = Array.from(tracked.forwardedPresence).filter((id) => room.awareness.getStates().has(id));
+    const update = tracked.forwardedPresenceOf(room);
     // Marked as ours even where some came from a peer region: only the link holder forwards
     // those, and presence sent to instances without links goes no further.
-    if (clients.length > 0) this.publish(tracked.docId, { type: 'presence', update: awarenessProtocol.encodeAwarenessUpdate(room.awareness, clients), fromPeerRegion: false });
+    if (update) this.publish(tracked.docId, { type: 'presence', update, fromPeerRegion: false });
   }
 
   private receiveInstanceMessage(bytes: Uint8Array): void {

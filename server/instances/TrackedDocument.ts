@@ -5,6 +5,7 @@
  * it forwards for its own clients (answered when another instance asks).
  */
 import * as decoding from 'lib0/decoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import type { AccessState } from '../../lib/auth/capabilities';
 import type { Room } from '../relay/Room';
 import type { DocumentMessage } from './busFrames';
@@ -101,6 +102,12 @@ export class TrackedDocument {
   forgetSenders(sender?: string): void {
     if (sender === undefined) this.senders.clear();
     else this.senders.delete(sender);
+  }
+
+  /** The presence this instance forwarded that `room` still holds, as one awareness update (null: none). */
+  forwardedPresenceOf(room: Room): Uint8Array | null {
+    const clients = Array.from(this.forwardedPresence).filter((id) => room.awareness.getStates().has(id));
+    return clients.length > 0 ? awarenessProtocol.encodeAwarenessUpdate(room.awareness, clients) : null;
   }
 
   /** Notes which clients' presence an outgoing awareness update carries (null state: gone). */
