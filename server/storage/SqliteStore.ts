@@ -90,7 +90,7 @@ export class SqliteStore implements DocumentStore {
       file = path.join(dataDir, SQLITE_FILE_NAME);
     }
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    switchToWal(this.db);
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
@@ -357,5 +357,27 @@ export class SqliteStore implements DocumentStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** How long opening waits for another process's lock to switch a new database file to WAL. */
+const WAL_SWITCH_TIMEOUT_MS = 5000;
+
+/**
+ * Switches the file to WAL (kept in the file: done once). SQLite answers SQLITE_BUSY at once,
+ * without the busy timeout, while another connection holds a lock on a file not yet in WAL —
+ * as when several instances start on a new data directory together — so this waits and retries.
+ */
+function switchToWal(db: Database.Database): void {
+  const deadline = Date.now() + WAL_SWITCH_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      // Synchronous like the rest of opening: the store is not usable until this is done.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
   }
 }
